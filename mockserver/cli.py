@@ -1,0 +1,111 @@
+"""``mockserver``: the command line. It only parses arguments and calls the library."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from mockserver import __version__
+from mockserver.specs import APIS
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    value = float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative, got {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mockserver",
+        description="Stateful mock servers and contract tests for the RootFi, MPDX and Torii APIs.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    serve = commands.add_parser(
+        "serve",
+        help="run the mock server",
+        description="Serve the APIs from their OpenAPI specs, with state, on loopback by default.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
+    serve.add_argument("--port", type=int, default=8080, help="port to listen on (default: %(default)s)")
+    serve.add_argument(
+        "--api",
+        choices=["all", *APIS],
+        default="all",
+        help="serve one API at the root (as on its real host), or all behind /rootfi/v4, /mpdx, /torii/v1.0",
+    )
+    serve.add_argument("--db", type=Path, metavar="PATH", help="persist state in this JSON file")
+    serve.add_argument("--no-seed", action="store_true", help="start without the documented example records")
+    serve.add_argument("--latency", type=int, default=0, metavar="MS", help="add this delay to every answer")
+    serve.add_argument(
+        "--sync-seconds",
+        type=_non_negative_float,
+        default=2.0,
+        metavar="S",
+        help="how long a Torii sync runs, blocking a second one with 409 (default: %(default)s)",
+    )
+    limit = serve.add_mutually_exclusive_group()
+    limit.add_argument(
+        "--rate-limit", type=_positive_int, default=200, metavar="N",
+        help="Torii requests per minute per token (default: %(default)s)",
+    )
+    limit.add_argument("--no-rate-limit", action="store_true", help="turn the Torii rate limit off")
+    serve.add_argument(
+        "--token", action="append", default=[], metavar="TOKEN",
+        help="accept only this credential (repeat for several); any non-blank one by default",
+    )
+    serve.add_argument(
+        "--validate-responses", action="store_true", help="check every answer against the spec (slower)"
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    if args.command == "serve":
+        return _serve(args, parser)
+    parser.error(f"unknown command {args.command}")
+    return 2
+
+
+def _serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from mockserver.config import MockConfig
+    from mockserver.server import run
+    from mockserver.store import StoreError
+
+    config = MockConfig(
+        apis=tuple(APIS) if args.api == "all" else (args.api,),
+        db_path=args.db,
+        seed=not args.no_seed,
+        latency_ms=max(args.latency, 0),
+        sync_seconds=args.sync_seconds,
+        rate_limit=None if args.no_rate_limit else args.rate_limit,
+        validate_responses=args.validate_responses,
+        tokens=frozenset(args.token),
+    )
+    try:
+        run(config, host=args.host, port=args.port)
+    except StoreError as exc:
+        print(f"mockserver: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

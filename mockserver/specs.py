@@ -77,6 +77,39 @@ APIS: dict[str, Api] = {
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 
 
+def resolve(spec: dict[str, Any], node: Any) -> Any:
+    """Follow local ``$ref`` chains (``#/components/...``) to the object they point at."""
+    while isinstance(node, dict) and "$ref" in node:
+        target: Any = spec
+        for part in node["$ref"].removeprefix("#/").split("/"):
+            target = target[part]
+        node = target
+    return node
+
+
+def find_operation(spec: dict[str, Any], operation_id: str) -> dict[str, Any]:
+    for _, _, operation in iter_operations(spec):
+        if operation["operationId"] == operation_id:
+            return operation
+    raise LookupError(f"no operation {operation_id!r} in {spec['info']['title']}")
+
+
+def response_example(api: str, operation_id: str, status: int, name: str = "documented") -> Any:
+    """The value of a named example of one documented answer (the seed data is made of these)."""
+    spec = load_spec(api)
+    response = resolve(spec, find_operation(spec, operation_id)["responses"][str(status)])
+    [content] = response["content"].values()
+    return resolve(spec, content["examples"][name])["value"]
+
+
+def request_example(api: str, operation_id: str, name: str = "documented") -> Any:
+    """The value of a named example of an operation's request body."""
+    spec = load_spec(api)
+    body = resolve(spec, find_operation(spec, operation_id)["requestBody"])
+    [content] = body["content"].values()
+    return resolve(spec, content["examples"][name])["value"]
+
+
 def iter_operations(spec: dict[str, Any]):
     """Yield ``(method, path, operation)`` for every operation of a spec, in document order."""
     for path, item in spec["paths"].items():

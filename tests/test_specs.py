@@ -9,7 +9,7 @@ import pytest
 from openapi_schema_validator import OAS30Validator, oas30_format_checker
 from openapi_spec_validator import OpenAPIV30SpecValidator
 
-from mockserver.specs import APIS, iter_operations, load_spec
+from mockserver.specs import APIS, iter_operations, resolve, load_spec
 
 # The twelve operations documented on the seed pages in ../shared/seeds/. Removing one from a spec fails.
 SEED_OPERATIONS = {
@@ -33,16 +33,6 @@ REAL_SERVERS = {
     "mpdx": "https://api.mpdx.org",
     "torii": "https://api.toriihq.com/v1.0",
 }
-
-
-def resolve(spec: dict[str, Any], node: Any) -> Any:
-    """Follow local ``$ref`` chains (``#/components/...``) to the object they point at."""
-    while isinstance(node, dict) and "$ref" in node:
-        target: Any = spec
-        for part in node["$ref"].removeprefix("#/").split("/"):
-            target = target[part]
-        node = target
-    return node
 
 
 def iter_examples(api: str) -> Iterator[tuple[str, dict[str, Any], Any, bool]]:

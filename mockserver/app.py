@@ -1,0 +1,165 @@
+"""Build the mock: one Connexion app serving the chosen specs, inside a Starlette app with the admin API.
+
+How a request travels: CORS → journal/log line → request context (runtime, session) → ``/__admin`` or the
+Connexion app, where Connexion routes, checks credentials and validates the request against the spec
+(rejections are rendered in the vendor's error format by :func:`_vendor_error_handler`), ``Prefer``
+answers are served from the spec's examples, and otherwise the vendor module's handler runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import logging
+from typing import AsyncIterator
+
+from connexion import AsyncApp
+from connexion.exceptions import ProblemException
+from connexion.lifecycle import ConnexionRequest, ConnexionResponse
+from connexion.middleware import MiddlewarePosition
+from connexion.options import SwaggerUIOptions
+from connexion.resolver import RelativeResolver
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.routing import Mount
+
+from mockserver.admin import admin_routes
+from mockserver.auth import SECURITY_MAP
+from mockserver.config import MockConfig
+from mockserver.context import RequestContextMiddleware, Runtime
+from mockserver.errors import ApiError, render
+from mockserver.headers import RequestContentTypeMiddleware, ResponseContentTypeMiddleware
+from mockserver.journal import ADMIN_PREFIX, Journal, JournalMiddleware
+from mockserver.prefer import DocumentedAnswers, LatencyMiddleware, PreferMiddleware
+from mockserver.specs import APIS
+from mockserver.store import Store
+from mockserver.validation import VALIDATORS
+from mockserver.vendors import VENDORS
+
+log = logging.getLogger("mockserver")
+
+EXPOSED_HEADERS = [
+    "Location",
+    "Retry-After",
+    "X-Rate-Limit-Limit",
+    "X-Rate-Limit-Remaining",
+    "X-Rate-Limit-Reset",
+]
+
+
+class VendorErrors:
+    """Decides whose error format an exception is rendered in, from the request's path."""
+
+    def __init__(self, base_paths: dict[str, str]) -> None:
+        # Longest first, so that a mount never shadows a longer one; "" (an API alone at the root) is last.
+        self._mounts = sorted(base_paths.items(), key=lambda item: len(item[1]), reverse=True)
+
+    def vendor_for(self, path: str) -> str:
+        for name, base in self._mounts:
+            if not base or path == base or path.startswith(base + "/"):
+                return name
+        return "admin"
+
+    def response(self, request: ConnexionRequest, error: ApiError) -> ConnexionResponse:
+        status, body, headers = render(self.vendor_for(request.url.path), error)
+        media_type = headers.pop("content-type")
+        return ConnexionResponse(status_code=status, mimetype=media_type, content_type=media_type,
+                                 body=body, headers=headers)
+
+
+def _as_api_error(exc: Exception) -> ApiError:
+    if isinstance(exc, ApiError):
+        return exc
+    if isinstance(exc, ProblemException):
+        return ApiError(exc.status, exc.detail or exc.title, title=exc.title, headers=exc.headers or {})
+    if isinstance(exc, HTTPException):
+        detail = exc.detail if exc.status_code != 404 else "No such endpoint in this API"
+        return ApiError(exc.status_code, detail, headers=dict(exc.headers or {}))
+    return ApiError(500, "The mock failed to handle this request; its log has the details")
+
+
+def build_api_app(runtime: Runtime) -> AsyncApp:
+    """The Connexion app serving every chosen spec at its base path."""
+    config = runtime.config
+    base_paths = {name: APIS[name].base_path(alone=config.alone) for name in config.apis}
+    errors = VendorErrors(base_paths)
+    app = AsyncApp(__name__)
+    for name, base_path in base_paths.items():
+        app.add_api(
+            # The parsed spec, not its path: Connexion would parse the YAML again (slowly) for each app.
+            copy.deepcopy(APIS[name].spec),
+            base_path=base_path,
+            name=name,
+            resolver=RelativeResolver(f"mockserver.vendors.{name}"),
+            validator_map=VALIDATORS,
+            security_map=SECURITY_MAP,
+            validate_responses=config.validate_responses,
+            pythonic_params=True,
+            swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/ui"),
+        )
+
+    def handle(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+        error = _as_api_error(exc)
+        if error.status >= 500:
+            log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        return errors.response(request, error)
+
+    for exception_class in (ApiError, ProblemException, HTTPException, Exception):
+        app.add_error_handler(exception_class, handle)
+    answers = {base: DocumentedAnswers(APIS[name].spec) for name, base in base_paths.items()}
+    app.add_middleware(PreferMiddleware, position=MiddlewarePosition.BEFORE_CONTEXT, answers=answers)
+    app.add_middleware(LatencyMiddleware, position=MiddlewarePosition.BEFORE_ROUTING,
+                       latency_ms=config.latency_ms)
+    app.add_middleware(RequestContentTypeMiddleware, position=MiddlewarePosition.BEFORE_ROUTING)
+    app.add_middleware(ResponseContentTypeMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
+    return app
+
+
+def create_app(config: MockConfig | None = None) -> Starlette:
+    """The whole mock as an ASGI app: give it to uvicorn, or to httpx's ASGITransport in tests."""
+    config = config or MockConfig()
+    seeders = [VENDORS[name].seed for name in config.apis] if config.seed else []
+    runtime = Runtime(config=config, store=Store(config.db_path, seeders=seeders))
+    journal = Journal()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        runtime.store.close()
+
+    app = Starlette(
+        routes=[Mount(ADMIN_PREFIX, routes=admin_routes(runtime, journal)), Mount("", app=build_api_app(runtime))],
+        middleware=[
+            Middleware(
+                CORSMiddleware,
+                allow_origin_regex=".*",
+                allow_credentials=True,
+                allow_methods=["*"],
+                allow_headers=["*"],
+                expose_headers=EXPOSED_HEADERS,
+                max_age=600,
+            ),
+            Middleware(JournalMiddleware, journal=journal),
+            Middleware(RequestContextMiddleware, runtime=runtime),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    app.state.journal = journal
+    return app
+
+
+def describe(config: MockConfig, base_url: str) -> list[str]:
+    """Where each API, its docs UI and the admin API are, for the startup banner."""
+    lines = []
+    for name in config.apis:
+        api = APIS[name]
+        base = base_url + api.base_path(alone=config.alone)
+        lines.append(f"{api.title:<7} {base}  (real: {api.real_server_url}; docs: {base}/ui/)")
+    lines.append(f"admin   {base_url}{ADMIN_PREFIX}  (health, reset, requests, state)")
+    return lines
+
+
+__all__ = ["create_app", "build_api_app", "describe"]

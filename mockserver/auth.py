@@ -1,0 +1,38 @@
+"""Credentials: any non-blank token is a caller, unless ``--token`` narrowed the list.
+
+Connexion reads the credentials where the spec's security schemes say (RootFi's ``api_key`` header, a
+bearer token, MPDX's ``access_token`` query parameter) and answers 401 when they are missing. We only decide
+whether a present credential is accepted, so the specs need no ``x-*InfoFunc`` pointing into Python.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from connexion.security import ApiKeySecurityHandler, BearerSecurityHandler
+
+from mockserver.context import runtime
+
+
+def accept_credential(credential: str, *_: Any, **__: Any) -> dict[str, str] | None:
+    """Token info for an accepted credential (its ``sub`` is the credential itself), or None for a 401."""
+    credential = credential.strip()
+    if not credential:
+        return None
+    allowed = runtime().config.tokens
+    if allowed and credential not in allowed:
+        return None
+    return {"sub": credential}
+
+
+class MockBearerHandler(BearerSecurityHandler):
+    def _resolve_func(self, security_scheme):
+        return accept_credential
+
+
+class MockApiKeyHandler(ApiKeySecurityHandler):
+    def _resolve_func(self, security_scheme):
+        return accept_credential
+
+
+SECURITY_MAP = {"bearer": MockBearerHandler, "apiKey": MockApiKeyHandler}

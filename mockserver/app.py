@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import re
 import logging
 from typing import AsyncIterator
 
@@ -33,7 +34,7 @@ from mockserver.errors import ApiError, render
 from mockserver.headers import RequestContentTypeMiddleware, ResponseContentTypeMiddleware
 from mockserver.journal import ADMIN_PREFIX, Journal, JournalMiddleware
 from mockserver.prefer import DocumentedAnswers, LatencyMiddleware, PreferMiddleware
-from mockserver.specs import APIS
+from mockserver.specs import APIS, HTTP_METHODS
 from mockserver.store import Store
 from mockserver.validation import VALIDATORS
 from mockserver.vendors import VENDORS
@@ -55,6 +56,10 @@ class VendorErrors:
     def __init__(self, base_paths: dict[str, str]) -> None:
         # Longest first, so that a mount never shadows a longer one; "" (an API alone at the root) is last.
         self._mounts = sorted(base_paths.items(), key=lambda item: len(item[1]), reverse=True)
+        self._paths = {
+            name: [(_template_pattern(base + path), item) for path, item in APIS[name].spec["paths"].items()]
+            for name, base in base_paths.items()
+        }
 
     def vendor_for(self, path: str) -> str:
         for name, base in self._mounts:
@@ -62,11 +67,25 @@ class VendorErrors:
                 return name
         return "admin"
 
+    def allowed_methods(self, vendor: str, path: str) -> list[str]:
+        """The methods the spec documents for ``path`` (what a 405's ``Allow`` must list)."""
+        for pattern, item in self._paths.get(vendor, []):
+            if pattern.match(path):
+                return [method.upper() for method in HTTP_METHODS if method in item]
+        return []
+
     def response(self, request: ConnexionRequest, error: ApiError) -> ConnexionResponse:
-        status, body, headers = render(self.vendor_for(request.url.path), error)
+        vendor = self.vendor_for(request.url.path)
+        if error.status == 405:
+            error.headers["Allow"] = ", ".join(self.allowed_methods(vendor, request.url.path))
+        status, body, headers = render(vendor, error)
         media_type = headers.pop("content-type")
         return ConnexionResponse(status_code=status, mimetype=media_type, content_type=media_type,
                                  body=body, headers=headers)
+
+
+def _template_pattern(template: str) -> re.Pattern[str]:
+    return re.compile("^" + re.sub(r"\\{[^}]+\\}", "[^/]+", re.escape(template)) + "$")
 
 
 def _as_api_error(exc: Exception) -> ApiError:

@@ -136,7 +136,8 @@ def mpdx_error(error: ApiError) -> ErrorBody:
     """MPDX (JSON:API): ``{"errors": [{"status": "404", "title", "detail", "source": {...}}]}``.
 
     MPDX answers a wrong or missing ``data.type`` with 409 Conflict, not 400: a schema failure at
-    ``/data/type`` is therefore reported as the documented conflict.
+    ``/data/type`` is therefore reported as the documented conflict. A schema failure of an accept's
+    ``code`` (missing, null, empty, blank) reads as MPDX words it.
     """
     status, problems = error.status, error.problems
     conflict = next((p for p in problems if _is_resource_type_failure(p)), None)
@@ -144,7 +145,10 @@ def mpdx_error(error: ApiError) -> ErrorBody:
         return _mpdx_type_conflict(conflict), 409
     items = []
     for problem in problems:
-        item: dict[str, Any] = {"status": str(status), "title": error.title, "detail": problem.detail}
+        detail = problem.detail
+        if problem.pointer == "/data/attributes/code" and problem.cause is not None:
+            detail = "'data/attributes/code' cannot be blank"  # MPDX's words for a missing or blank code
+        item: dict[str, Any] = {"status": str(status), "title": error.title, "detail": detail}
         if problem.pointer:
             item["source"] = {"pointer": problem.pointer}
         elif problem.parameter:

@@ -161,3 +161,15 @@ def test_unknown_path_in_an_api_is_404_in_that_vendors_format(mpdx):
     response = mpdx.get("/api/v2/nothing-here")
     assert response.status_code == 404
     assert response.json()["errors"][0]["status"] == "404"
+
+
+@pytest.mark.parametrize(("api", "path", "allowed"), [
+    ("mpdx", "/api/v2/account_lists/68683b2d-3585-42f2-94f3-e1c366cf8177/invites", "GET, POST"),
+    ("mpdx", "/api/v2/account_lists/68683b2d-3585-42f2-94f3-e1c366cf8177/invites/x/accept", "PUT"),
+    ("rootfi", "/core/invite_links/1", "GET, PUT"),
+    ("torii", "/services/sync/custom", "PUT"),
+])
+def test_an_undocumented_method_is_405_listing_the_documented_ones(serve, api, path, allowed):
+    response = serve(api).request("PATCH", path)
+    assert response.status_code == 405
+    assert response.headers["allow"] == allowed

@@ -247,17 +247,14 @@ def _cancel(kind, parent_id, invite_id, user):
 def _accept(kind, parent_id, invite_id, body, user):
     _negotiate()
     record = _find(kind, parent_id, invite_id)
-    code = ((body["data"].get("attributes") or {}).get("code"))
-    pointer = "/data/attributes/code"
-    if code is None or not str(code).strip():
-        raise ApiError(400, problems=[Problem("'data/attributes/code' cannot be blank", pointer=pointer)])
+    code = body["data"]["attributes"]["code"]  # the spec refuses a missing or blank one
     me = caller_id(user)
     if record["cancelled_by_user"] is not None:
         raise ApiError(410, "This invite has been cancelled")
     if record["accepted_by_user"] not in (None, me):
         raise ApiError(410, "This invite has already been accepted by another user")
-    if not hmac.compare_digest(str(code).encode(), record["code"].encode()):
-        raise ApiError(400, problems=[Problem("'data/attributes/code' is invalid", pointer=pointer)])
+    if not hmac.compare_digest(code.encode(), record["code"].encode()):
+        raise ApiError(400, problems=[Problem("'data/attributes/code' is invalid", pointer="/data/attributes/code")])
     if record["accepted_by_user"] is None:
         stamp = now()
         record = _invites(kind).update(

@@ -30,6 +30,7 @@ from mockserver.admin import admin_routes
 from mockserver.auth import SECURITY_MAP
 from mockserver.config import MockConfig
 from mockserver.context import RequestContextMiddleware, Runtime
+from mockserver.docs import docs_routes
 from mockserver.errors import ApiError, render
 from mockserver.headers import RequestContentTypeMiddleware, ResponseContentTypeMiddleware
 from mockserver.journal import ADMIN_PREFIX, Journal, JournalMiddleware
@@ -149,7 +150,11 @@ def create_app(config: MockConfig | None = None) -> Starlette:
         runtime.store.close()
 
     app = Starlette(
-        routes=[Mount(ADMIN_PREFIX, routes=admin_routes(runtime, journal)), Mount("", app=build_api_app(runtime))],
+        routes=[
+            Mount(ADMIN_PREFIX, routes=admin_routes(runtime, journal)),
+            *docs_routes(config),
+            Mount("", app=build_api_app(runtime)),
+        ],
         middleware=[
             Middleware(
                 CORSMiddleware,

@@ -69,6 +69,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--validate-responses", action="store_true", help="check every answer against the spec (slower)"
     )
+    docs = commands.add_parser("docs", help="build the API documentation site")
+    docs_commands = docs.add_subparsers(dest="docs_command", metavar="DOCS_COMMAND", required=True)
+    build = docs_commands.add_parser(
+        "build", help="write the static documentation site", description="Write the documentation site "
+        "(works offline, opened from disk or served by any web server).",
+    )
+    build.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder to write the site into")
     return parser
 
 
@@ -80,6 +87,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "serve":
         return _serve(args, parser)
+    if args.command == "docs":
+        return _docs(args)
     parser.error(f"unknown command {args.command}")
     return 2
 
@@ -104,6 +113,14 @@ def _serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     except StoreError as exc:
         print(f"mockserver: error: {exc}", file=sys.stderr)
         return 2
+    return 0
+
+
+def _docs(args: argparse.Namespace) -> int:
+    from mockserver.docs import build_site
+
+    written = build_site(args.out)
+    print(f"wrote {len(written)} files to {args.out} (open {args.out / 'index.html'})")
     return 0
 
 

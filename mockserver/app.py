@@ -24,6 +24,8 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import Mount
 
 from mockserver.admin import admin_routes
@@ -75,14 +77,26 @@ class VendorErrors:
                 return [method.upper() for method in HTTP_METHODS if method in item]
         return []
 
-    def response(self, request: ConnexionRequest, error: ApiError) -> ConnexionResponse:
-        vendor = self.vendor_for(request.url.path)
+    def render(self, path: str, error: ApiError) -> tuple[int, bytes, dict[str, str]]:
+        """The error as the API owning ``path`` words it: status, body, headers (content type included)."""
+        vendor = self.vendor_for(path)
         if error.status == 405:
-            error.headers["Allow"] = ", ".join(self.allowed_methods(vendor, request.url.path))
-        status, body, headers = render(vendor, error)
+            error.headers["Allow"] = ", ".join(self.allowed_methods(vendor, path))
+        return render(vendor, error)
+
+    def connexion_response(self, request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+        error = _as_api_error(exc)
+        if error.status >= 500:
+            log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        status, body, headers = self.render(request.url.path, error)
         media_type = headers.pop("content-type")
         return ConnexionResponse(status_code=status, mimetype=media_type, content_type=media_type,
                                  body=body, headers=headers)
+
+    def starlette_response(self, request: Request, exc: Exception) -> Response:
+        """For requests no API route even reached (e.g. a path Starlette's router cannot match)."""
+        status, body, headers = self.render(request.url.path, _as_api_error(exc))
+        return Response(body, status_code=status, headers=headers)
 
 
 def _template_pattern(template: str) -> re.Pattern[str]:
@@ -100,11 +114,10 @@ def _as_api_error(exc: Exception) -> ApiError:
     return ApiError(500, "The mock failed to handle this request; its log has the details")
 
 
-def build_api_app(runtime: Runtime) -> AsyncApp:
+def build_api_app(runtime: Runtime, errors: VendorErrors) -> AsyncApp:
     """The Connexion app serving every chosen spec at its base path."""
     config = runtime.config
     base_paths = {name: APIS[name].base_path(alone=config.alone) for name in config.apis}
-    errors = VendorErrors(base_paths)
     app = AsyncApp(__name__)
     for name, base_path in base_paths.items():
         app.add_api(
@@ -120,14 +133,8 @@ def build_api_app(runtime: Runtime) -> AsyncApp:
             swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/ui"),
         )
 
-    def handle(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
-        error = _as_api_error(exc)
-        if error.status >= 500:
-            log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-        return errors.response(request, error)
-
     for exception_class in (ApiError, ProblemException, HTTPException, Exception):
-        app.add_error_handler(exception_class, handle)
+        app.add_error_handler(exception_class, errors.connexion_response)
     answers = {base: DocumentedAnswers(APIS[name].spec) for name, base in base_paths.items()}
     app.add_middleware(PreferMiddleware, position=MiddlewarePosition.BEFORE_CONTEXT, answers=answers)
     app.add_middleware(LatencyMiddleware, position=MiddlewarePosition.BEFORE_ROUTING,
@@ -143,6 +150,7 @@ def create_app(config: MockConfig | None = None) -> Starlette:
     seeders = [VENDORS[name].seed for name in config.apis] if config.seed else []
     runtime = Runtime(config=config, store=Store(config.db_path, seeders=seeders))
     journal = Journal()
+    errors = VendorErrors({name: APIS[name].base_path(alone=config.alone) for name in config.apis})
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -153,8 +161,9 @@ def create_app(config: MockConfig | None = None) -> Starlette:
         routes=[
             Mount(ADMIN_PREFIX, routes=admin_routes(runtime, journal)),
             *docs_routes(config),
-            Mount("", app=build_api_app(runtime)),
+            Mount("", app=build_api_app(runtime, errors)),
         ],
+        exception_handlers={HTTPException: errors.starlette_response},
         middleware=[
             Middleware(
                 CORSMiddleware,

@@ -640,3 +640,14 @@ def test_interactive_docs_and_the_spec_are_served(mpdx):
     assert mpdx.get("/ui/").headers["content-type"].startswith("text/html")
     spec = mpdx.get("/openapi.json").json()
     assert spec["paths"].keys() == APIS["mpdx"].spec["paths"].keys()
+
+
+def test_a_path_no_route_can_match_is_404_in_jsonapi_format(mpdx):
+    response = mpdx.delete(ACCOUNT_LISTS.invites(ACCOUNT_LISTS.listed_parent) + "/0%0Aid")
+    assert response.status_code == 404
+    assert error_of(response)["title"] == "Not Found"
+
+
+def test_a_client_timestamp_past_the_end_of_its_month_rolls_over(mpdx):
+    attributes = create(mpdx, ACCOUNT_LISTS, created_at="2022-02-31T07:27:52Z")["attributes"]
+    assert attributes["created_at"] == "2022-03-03T07:27:52Z"

@@ -69,6 +69,28 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--validate-responses", action="store_true", help="check every answer against the spec (slower)"
     )
+    contract = commands.add_parser(
+        "contract",
+        help="check an implementation (or the mock) against the contract",
+        description="Run the Schemathesis contract suites against --base-url, or against the embedded mock. "
+        "Exit 0 when the target keeps the contract, 1 when it does not, 2 for a usage error.",
+    )
+    contract.add_argument("--api", choices=["all", *APIS], required=True, help="which API's contract")
+    contract.add_argument("--base-url", metavar="URL",
+                          help="the implementation to check (one API), e.g. http://127.0.0.1:8080/mpdx; "
+                               "without it the embedded mock is started on a free loopback port")
+    contract.add_argument("--header", action="append", default=[], metavar="'Name: value'",
+                          help="a header for every request, e.g. 'Authorization: Bearer ...' (repeatable)")
+    contract.add_argument("--junit-xml", type=Path, metavar="PATH", help="write a JUnit XML report")
+    contract.add_argument("--max-examples", type=_positive_int, default=20, metavar="N",
+                          help="generated cases per operation and phase (default: %(default)s)")
+    contract.add_argument("--workers", type=_positive_int, default=1, metavar="N",
+                          help="parallel pytest workers (default: %(default)s)")
+    contract.add_argument("--exclude", action="append", default=[], metavar="TAG",
+                          choices=["examples", "edge", "generated", "stateful", "rules"],
+                          help="skip tests with this tag, e.g. 'rules' against a real service (repeatable)")
+    contract.add_argument("-v", "--verbose", action="store_true", help="list every test as it runs")
+
     docs = commands.add_parser("docs", help="build the API documentation site")
     docs_commands = docs.add_subparsers(dest="docs_command", metavar="DOCS_COMMAND", required=True)
     build = docs_commands.add_parser(
@@ -89,6 +111,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _serve(args, parser)
     if args.command == "docs":
         return _docs(args)
+    if args.command == "contract":
+        return _contract(args, parser)
     parser.error(f"unknown command {args.command}")
     return 2
 
@@ -114,6 +138,17 @@ def _serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         print(f"mockserver: error: {exc}", file=sys.stderr)
         return 2
     return 0
+
+
+def _contract(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from contracts.runner import ContractRun, run
+
+    if args.base_url and args.api == "all":
+        parser.error("--base-url names one implementation: give it with --api rootfi|mpdx|torii")
+    return run(ContractRun(
+        api=args.api, base_url=args.base_url, headers=tuple(args.header), junit_xml=args.junit_xml,
+        max_examples=args.max_examples, workers=args.workers, exclude=tuple(args.exclude), verbose=args.verbose,
+    ))
 
 
 def _docs(args: argparse.Namespace) -> int:

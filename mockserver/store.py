@@ -4,23 +4,35 @@ Every session (the ``X-Mock-Session`` header; ``default`` without it) owns its o
 ``<session>/<table>``, so parallel test jobs never see each other's records. A session is seeded on first use.
 
 TinyDB is not thread-safe (a read-modify-write of a whole table per operation), so every call into it goes
-through :attr:`Store.lock`. With a file, :class:`AtomicJSONStorage` writes a complete new file and renames it
-over the old one before the write returns: a client that got a 2xx answer finds its write after a crash, and
-the file is never half-written.
+through :attr:`Store.lock`. Two of TinyDB's extension points keep the cost of a write independent of how much
+is stored:
+
+* :class:`KeyedTable` keys documents by the record's own id (a dict lookup instead of a scan), changes the
+  table in place instead of rebuilding it on every write, notes which documents a write touched, and keeps
+  secondary indexes (e.g. invites by parent) up to date from those notes.
+* :class:`JournalStorage` (with ``--db PATH``) appends each write's touched documents to ``PATH.journal`` as
+  one JSON line and fsyncs it before the write returns: a client that got a 2xx finds its write after a crash,
+  a torn last line (a write that never returned) is ignored, and no write rewrites the whole file. At start
+  the journal is replayed over the snapshot ``PATH`` and folded into a new snapshot, written to a temporary
+  file and renamed, so neither file is ever left half-written.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import tempfile
 import threading
+from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from tinydb import TinyDB
 from tinydb.storages import MemoryStorage, Storage
 from tinydb.table import Document, Table
+
+log = logging.getLogger("mockserver.store")
 
 SESSION_REGISTRY = "__sessions__"
 COUNTERS = "__counters__"
@@ -31,74 +43,243 @@ class StoreError(Exception):
     """The database file cannot be used; the message names the file and why."""
 
 
-class KeyedTable(Table):
-    """A TinyDB table whose documents are keyed by the record's own id (a UUID, an invite-link id...).
+class _ChangeRecorder(MutableMapping):
+    """The table dict as TinyDB's updaters see it, noting every key they read or write.
 
-    Looking a record up by its id is then a dict lookup instead of a scan.
+    TinyDB's updaters change documents in place (``table[doc_id].update(fields)``), so a key counts as
+    touched as soon as it is looked up; its indexed fields are remembered as they were before the change.
     """
+
+    def __init__(self, data: dict[str, dict[str, Any]], indexed: Iterable[str]) -> None:
+        self.data = data
+        self.indexed = tuple(indexed)
+        self.before: dict[str, dict[str, Any] | None] = {}
+        self.cleared = False
+
+    def _touch(self, key: str) -> None:
+        if key not in self.before:
+            doc = self.data.get(key)
+            self.before[key] = None if doc is None else {field: doc.get(field) for field in self.indexed}
+
+    def __getitem__(self, key: str) -> dict[str, Any]:
+        self._touch(key)
+        return self.data[key]
+
+    def __setitem__(self, key: str, value: dict[str, Any]) -> None:
+        self._touch(key)
+        self.data[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        self._touch(key)
+        del self.data[key]
+
+    def pop(self, key: str, *default: Any) -> Any:
+        self._touch(key)
+        return self.data.pop(key, *default)
+
+    def clear(self) -> None:
+        self.cleared = True
+        self.before.clear()
+        self.data.clear()
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.data
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.data)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def keys(self):  # reading keys is not touching them
+        return self.data.keys()
+
+
+class KeyedTable(Table):
+    """A TinyDB table keyed by the record's own id, changed in place, with secondary indexes."""
 
     document_id_class = str
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._indexes: dict[str, dict[Any, set[str]]] = {}
+
     def _get_next_id(self):  # pragma: no cover - every insert names its key
         raise TypeError("records in a KeyedTable are always stored under their own key")
+
+    def _update_table(self, updater: Callable[[dict], None]) -> None:
+        tables = self._storage.read()
+        if tables is None:
+            tables = {}
+            self._storage.write(tables)
+        data = tables.setdefault(self.name, {})
+        recorder = _ChangeRecorder(data, self._indexes)
+        updater(recorder)  # type: ignore[arg-type]
+        changed = {key: data.get(key) for key in recorder.before}
+        commit = getattr(self._storage, "commit", None)
+        if commit is not None:
+            commit(self.name, changed, cleared=recorder.cleared)
+        self._reindex(recorder, changed)
+        self.clear_cache()
+
+    def _reindex(self, recorder: _ChangeRecorder, changed: dict[str, dict[str, Any] | None]) -> None:
+        if recorder.cleared:
+            for index in self._indexes.values():
+                index.clear()
+        for field, index in self._indexes.items():
+            for key, doc in changed.items():
+                old = recorder.before.get(key)
+                if old is not None:
+                    keys = index.get(old.get(field))
+                    if keys is not None:
+                        keys.discard(key)
+                if doc is not None:
+                    index.setdefault(doc.get(field), set()).add(key)
+
+    def keys_where(self, field: str, value: Any) -> set[str]:
+        """Keys of the documents whose ``field`` equals ``value``; the index is built on first use."""
+        index = self._indexes.get(field)
+        if index is None:
+            index = {}
+            for key, doc in self._read_table().items():
+                index.setdefault(doc.get(field), set()).add(key)
+            self._indexes[field] = index
+        return index.get(value, set())
 
 
 class KeyedTinyDB(TinyDB):
     table_class = KeyedTable
 
+    def drop_table(self, name: str) -> None:
+        drop = getattr(self.storage, "drop", None)
+        if drop is not None:
+            self._tables.pop(name, None)
+            drop(name)
+        else:
+            super().drop_table(name)
 
-class AtomicJSONStorage(Storage):
-    """A JSON file written whole to a temporary file, fsynced and renamed over the old one on every write.
 
-    Reads are served from memory: the file is parsed once, at start.
-    """
+class JournalStorage(Storage):
+    """A snapshot file plus an append-only journal of changes, each fsynced before its write returns."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
-        self._data: dict[str, Any] | None = self._load()
+        self.journal_path = self.path.with_name(self.path.name + ".journal")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._data: dict[str, dict[str, Any]] = self._load_snapshot()
+        replayed = self._replay()
+        if replayed or not self.path.exists():
+            self._compact()
+        self._journal = open(self.journal_path, "ab")
 
-    def _load(self) -> dict[str, Any] | None:
+    # --- start: snapshot, then the journal -------------------------------------------------------------
+
+    def _load_snapshot(self) -> dict[str, dict[str, Any]]:
         try:
             text = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
-            return None
-        except OSError as exc:
-            raise StoreError(f"cannot read the mock database {self.path}: {exc.strerror}") from exc
+            return {}
+        except (OSError, UnicodeDecodeError) as exc:
+            raise StoreError(f"cannot read the mock database {self.path}: {exc}") from exc
         if not text.strip():
-            return None
+            return {}
         try:
             data = json.loads(text)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        except (json.JSONDecodeError, RecursionError) as exc:
             raise StoreError(f"the mock database {self.path} is corrupt or truncated ({exc}); "
                              "move it away or pass another --db") from exc
-        if not isinstance(data, dict):
-            raise StoreError(f"the mock database {self.path} does not hold a mock state (not a JSON object)")
+        if not isinstance(data, dict) or not all(isinstance(t, dict) for t in data.values()):
+            raise StoreError(f"the mock database {self.path} does not hold a mock state (not a JSON object of tables)")
         return data
 
-    def read(self) -> dict[str, Any] | None:
-        return self._data
+    def _replay(self) -> int:
+        try:
+            raw = self.journal_path.read_bytes()
+        except FileNotFoundError:
+            return 0
+        lines = raw.split(b"\n")
+        complete, torn = lines[:-1], lines[-1]
+        for number, line in enumerate(complete, start=1):
+            try:
+                self._apply(json.loads(line))
+            except (ValueError, KeyError, TypeError, AttributeError) as exc:
+                raise StoreError(f"the mock database journal {self.journal_path} is corrupt at line {number} "
+                                 f"({exc}); move it away or pass another --db") from exc
+        if torn.strip():
+            log.warning("ignored a torn last line in %s (a write that never completed)", self.journal_path)
+        return len(complete) + bool(torn.strip())
 
-    def write(self, data: dict[str, Any]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+    def _apply(self, entry: dict[str, Any]) -> None:
+        name = entry["t"]
+        if entry.get("drop"):
+            self._data.pop(name, None)
+            return
+        table = self._data.setdefault(name, {})
+        if entry.get("clear"):
+            table.clear()
+        for key, doc in entry.get("set", {}).items():
+            table[key] = doc
+        for key in entry.get("del", []):
+            table.pop(key, None)
+
+    def _compact(self) -> None:
+        """Fold everything into a new snapshot (temporary file, fsync, rename), then start an empty journal."""
         fd, tmp = tempfile.mkstemp(prefix=self.path.name + ".", suffix=".tmp", dir=self.path.parent)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(data, fh, separators=(",", ":"))
+                json.dump(self._data, fh, separators=(",", ":"))
                 fh.flush()
                 os.fsync(fh.fileno())
             os.replace(tmp, self.path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-        dir_fd = os.open(self.path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        with open(self.journal_path, "wb") as journal:
+            os.fsync(journal.fileno())
+        _fsync_dir(self.path.parent)
+
+    # --- the Storage interface, and the journal --------------------------------------------------------
+
+    def read(self) -> dict[str, dict[str, Any]]:
+        return self._data
+
+    def write(self, data: dict[str, dict[str, Any]]) -> None:
+        """A whole-database write (TinyDB's own database-level operations): a new snapshot."""
         self._data = data
+        self._compact()
+
+    def commit(self, table: str, changed: dict[str, dict[str, Any] | None], *, cleared: bool = False) -> None:
+        entry: dict[str, Any] = {"t": table}
+        if cleared:
+            entry["clear"] = True
+        sets = {key: doc for key, doc in changed.items() if doc is not None}
+        deletes = [key for key, doc in changed.items() if doc is None]
+        if sets:
+            entry["set"] = sets
+        if deletes:
+            entry["del"] = deletes
+        self._append(entry)
+
+    def drop(self, table: str) -> None:
+        if self._data.pop(table, None) is not None:
+            self._append({"t": table, "drop": True})
+
+    def _append(self, entry: dict[str, Any]) -> None:
+        self._journal.write(json.dumps(entry, separators=(",", ":")).encode() + b"\n")
+        self._journal.flush()
+        os.fsync(self._journal.fileno())
 
     def close(self) -> None:
-        pass
+        if not self._journal.closed:
+            self._journal.close()
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 Seeder = Callable[["Session"], None]
@@ -113,7 +294,7 @@ class Store:
         if self.path is None:
             self._db = KeyedTinyDB(storage=MemoryStorage)
         else:
-            self._db = KeyedTinyDB(self.path, storage=AtomicJSONStorage)
+            self._db = KeyedTinyDB(self.path, storage=JournalStorage)
         self._seeders = list(seeders)
         self._sessions: dict[str, Session] = {}
 
@@ -256,6 +437,13 @@ class Records:
                 return None
             table.update(fields, doc_ids=[str(key)])
             return dict(table.get(doc_id=str(key)))
+
+    def where_equal(self, field: str, value: Any) -> list[dict[str, Any]]:
+        """The records whose ``field`` equals ``value``, found through an index rather than a scan."""
+        with self._store.lock:
+            table = self._table
+            data = table._read_table()
+            return [dict(data[key]) for key in table.keys_where(field, value) if key in data]
 
     def where(self, predicate: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
         with self._store.lock:

@@ -185,11 +185,10 @@ def _list(kind, parent_id, filter_, page, per_page, sort):
     _negotiate()
     parent_id = _parent(kind, parent_id)
     applied = {key: value for key, value in (filter_ or {}).items() if key == "invite_user_as"}
-    records = _invites(kind).where(
-        lambda r: r["parent_id"] == parent_id
-        and _is_active(r)
-        and all(r.get(key) == value for key, value in applied.items())
-    )
+    records = [
+        r for r in _invites(kind).where_equal("parent_id", parent_id)
+        if _is_active(r) and all(r.get(key) == value for key, value in applied.items())
+    ]
     field = (sort or "created_at").lstrip("-")
     records.sort(key=lambda r: (r[field], r["seq"]), reverse=bool(sort and sort.startswith("-")))
     total = len(records)

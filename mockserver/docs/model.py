@@ -78,7 +78,8 @@ class Response:
     @property
     def kind(self) -> str:
         """``success``, ``redirect``, ``client-error``, ``server-error`` or ``other``, for colouring."""
-        return {"2": "success", "3": "redirect", "4": "client-error", "5": "server-error"}.get(self.status[:1], "other")
+        kinds = {"2": "success", "3": "redirect", "4": "client-error", "5": "server-error"}
+        return kinds.get(self.status[:1], "other")
 
     @property
     def is_error(self) -> bool:

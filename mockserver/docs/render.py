@@ -49,7 +49,6 @@ def _site_context(deployment: Deployment, apis: list[ApiModel]) -> dict[str, Any
         "mock_controls": MOCK_CONTROLS,
         "version": __version__,
         "page_path": page_path,
-        "spec_path": spec_path,
     }
 
 

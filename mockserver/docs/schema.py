@@ -41,6 +41,7 @@ class SchemaNode:
     additional: "SchemaNode | None" = None
     variants: list["SchemaNode"] = field(default_factory=list)
     variant_kind: str = ""
+    pattern: str | None = None
     example: Any = None
     has_example: bool = False
     recursive: bool = False
@@ -64,10 +65,6 @@ class SchemaNode:
         if self.items is not None and self.items.properties:
             return self.items.properties
         return []
-
-    @property
-    def item_node(self) -> "SchemaNode | None":
-        return self.items
 
 
 def ref_name(ref: str) -> str | None:
@@ -134,6 +131,7 @@ class SchemaReader:
             default=flat.get("default"),
             has_default="default" in flat,
             constraints=_constraints(flat),
+            pattern=flat.get("pattern"),
             example=flat.get("example"),
             has_example="example" in flat,
         )
@@ -159,7 +157,8 @@ def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
         if key == "properties":
             props = dict(result.get("properties") or {})
             for prop_name, prop_schema in (value or {}).items():
-                props[prop_name] = {"allOf": [props[prop_name], prop_schema]} if prop_name in props else prop_schema
+                known = props.get(prop_name)
+                props[prop_name] = {"allOf": [known, prop_schema]} if known is not None else prop_schema
             result["properties"] = props
         elif key == "required":
             result["required"] = list(dict.fromkeys([*result.get("required", []), *value]))
@@ -189,8 +188,6 @@ def _constraints(schema: dict[str, Any]) -> list[str]:
             out.append(f"{words} {schema[key]}")
     if schema.get("uniqueItems"):
         out.append("unique items")
-    if "pattern" in schema:
-        out.append(f"pattern {schema['pattern']}")
     if schema.get("readOnly"):
         out.append("read-only")
     if schema.get("writeOnly"):

@@ -56,7 +56,8 @@ def load_schema(target: Target, *, max_examples: int) -> BaseSchema:
         {
             "base-url": target.base_url,
             "headers": dict(target.headers),
-            "generation": {"max-examples": max_examples},
+            # No Hypothesis database: a run must not replay (or leave behind) another target's failures.
+            "generation": {"max-examples": max_examples, "database": "none"},
             "phases": {"stateful": {"max-steps": 8}},
             "warnings": False,
             **VENDOR_RULES.get(target.api, {}),

@@ -1,9 +1,11 @@
 """Build the mock: one Connexion app serving the chosen specs, inside a Starlette app with the admin API.
 
-How a request travels: CORS → journal/log line → request context (runtime, session) → ``/__admin`` or the
-Connexion app, where Connexion routes, checks credentials and validates the request against the spec
-(rejections are rendered in the vendor's error format by :func:`_vendor_error_handler`), ``Prefer``
-answers are served from the spec's examples, and otherwise the vendor module's handler runs.
+How a request travels: CORS → journal/log line → request context (runtime, session) → (with ``--db``) the
+wait for its writes to be on disk → ``/__admin`` or the Connexion app, where Connexion routes, checks
+credentials and validates the request against the spec (rejections are rendered in the vendor's error
+format by :func:`_vendor_error_handler`), ``Prefer`` answers are served from the spec's examples, and
+otherwise the vendor module's handler runs. The Connexion app is assembled in :mod:`mockserver.connexion_ext`,
+which keeps per-request work that never changes out of the request path.
 """
 
 from __future__ import annotations
@@ -14,10 +16,9 @@ import re
 import logging
 from typing import AsyncIterator
 
-from connexion import AsyncApp
 from connexion.exceptions import ProblemException
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
-from connexion.middleware import MiddlewarePosition
+from connexion.middleware import ConnexionMiddleware, MiddlewarePosition
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import RelativeResolver
 from starlette.applications import Starlette
@@ -27,10 +28,12 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mockserver.admin import admin_routes
 from mockserver.auth import SECURITY_MAP
 from mockserver.config import MockConfig
+from mockserver.connexion_ext import api_app
 from mockserver.context import RequestContextMiddleware, Runtime
 from mockserver.docs import docs_routes
 from mockserver.errors import ApiError, render
@@ -38,7 +41,7 @@ from mockserver.headers import RequestContentTypeMiddleware, ResponseContentType
 from mockserver.journal import ADMIN_PREFIX, Journal, JournalMiddleware
 from mockserver.prefer import DocumentedAnswers, LatencyMiddleware, PreferMiddleware
 from mockserver.specs import APIS, HTTP_METHODS
-from mockserver.store import Store
+from mockserver.store import GroupCommit, Store
 from mockserver.validation import VALIDATORS
 from mockserver.vendors import VENDORS
 
@@ -114,11 +117,35 @@ def _as_api_error(exc: Exception) -> ApiError:
     return ApiError(500, "The mock failed to handle this request; its log has the details")
 
 
-def build_api_app(runtime: Runtime, errors: VendorErrors) -> AsyncApp:
-    """The Connexion app serving every chosen spec at its base path."""
+class DurableAnswersMiddleware:
+    """Holds each answer back until every write made before it is on disk (``--db``'s crash guarantee).
+
+    The store appends a write to its journal at once and fsyncs in groups (:class:`~mockserver.store.GroupCommit`),
+    so a burst of writes shares one fsync instead of queueing behind one fsync each.
+    """
+
+    def __init__(self, app: ASGIApp, commit: GroupCommit) -> None:
+        self.app = app
+        self.commit = commit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_when_durable(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                await self.commit.wait()
+            await send(message)
+
+        await self.app(scope, receive, send_when_durable)
+
+
+def build_api_app(runtime: Runtime, errors: VendorErrors) -> ConnexionMiddleware:
+    """The Connexion app serving every chosen spec at its base path (``connexion.AsyncApp``, decorating once)."""
     config = runtime.config
     base_paths = {name: APIS[name].base_path(alone=config.alone) for name in config.apis}
-    app = AsyncApp(__name__)
+    app = api_app(__name__, validate_responses=config.validate_responses)
     for name, base_path in base_paths.items():
         app.add_api(
             # The parsed spec, not its path: Connexion would parse the YAML again (slowly) for each app.
@@ -148,7 +175,7 @@ def create_app(config: MockConfig | None = None) -> Starlette:
     """The whole mock as an ASGI app: give it to uvicorn, or to httpx's ASGITransport in tests."""
     config = config or MockConfig()
     seeders = [VENDORS[name].seed for name in config.apis] if config.seed else []
-    runtime = Runtime(config=config, store=Store(config.db_path, seeders=seeders))
+    runtime = Runtime(config=config, store=Store(config.db_path, seeders=seeders, group_commit=True))
     journal = Journal()
     errors = VendorErrors({name: APIS[name].base_path(alone=config.alone) for name in config.apis})
 
@@ -176,6 +203,7 @@ def create_app(config: MockConfig | None = None) -> Starlette:
             ),
             Middleware(JournalMiddleware, journal=journal),
             Middleware(RequestContextMiddleware, runtime=runtime),
+            *([Middleware(DurableAnswersMiddleware, commit=runtime.store.commit)] if runtime.store.commit else []),
         ],
         lifespan=lifespan,
     )

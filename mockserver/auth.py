@@ -7,9 +7,10 @@ whether a present credential is accepted, so the specs need no ``x-*InfoFunc`` p
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from typing import Any, Callable
 
-from connexion.security import ApiKeySecurityHandler, BearerSecurityHandler
+from connexion.security import AbstractSecurityHandler, ApiKeySecurityHandler, BearerSecurityHandler
 
 from mockserver.context import runtime
 
@@ -25,12 +26,22 @@ def accept_credential(credential: str, *_: Any, **__: Any) -> dict[str, str] | N
     return {"sub": credential}
 
 
+@functools.cache
+def _accepts_kwarg(func: Callable, keyword: str) -> bool:
+    """Connexion's answer, remembered: it inspects the function's signature twice on every request."""
+    return AbstractSecurityHandler._accepts_kwarg(func, keyword)
+
+
 class MockBearerHandler(BearerSecurityHandler):
+    _accepts_kwarg = staticmethod(_accepts_kwarg)
+
     def _resolve_func(self, security_scheme):
         return accept_credential
 
 
 class MockApiKeyHandler(ApiKeySecurityHandler):
+    _accepts_kwarg = staticmethod(_accepts_kwarg)
+
     def _resolve_func(self, security_scheme):
         return accept_credential
 

@@ -57,9 +57,12 @@ def session() -> Session:
     return _runtime.get().store.session(check_session_name(_session_name.get()))
 
 
+_SESSION_HEADER_BYTES = SESSION_HEADER.encode()
+
+
 def session_of(scope: Scope) -> str:
     for key, value in scope.get("headers", ()):
-        if key == SESSION_HEADER.encode():
+        if key == _SESSION_HEADER_BYTES:
             return value.decode("latin-1").strip() or DEFAULT_SESSION
     return DEFAULT_SESSION
 

@@ -1,7 +1,8 @@
 """One log line and one journal entry per request.
 
 The journal is a bounded ring of the most recent requests (method, path, status, time, session), which
-``GET /__admin/requests`` shows: a test can check what its app really sent.
+``GET /__admin/requests`` shows: a test can check what its app really sent. A request only appends a tuple
+of what it knows; dates are formatted when the journal is read, since most entries never are.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import logging
 import time
 from collections import deque
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, NamedTuple
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -21,18 +22,41 @@ log = logging.getLogger("mockserver.requests")
 ADMIN_PREFIX = "/__admin"
 
 
+class Entry(NamedTuple):
+    timestamp: float
+    """Seconds since the epoch (``time.time()``) when the request ended."""
+    method: str
+    path: str
+    query: str
+    status: int
+    ms: float
+    session: str
+
+    def as_dict(self) -> dict[str, Any]:
+        moment = datetime.fromtimestamp(self.timestamp, timezone.utc)
+        return {
+            "time": moment.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "method": self.method,
+            "path": self.path,
+            "query": self.query,
+            "status": self.status,
+            "ms": round(self.ms, 2),
+            "session": self.session,
+        }
+
+
 class Journal:
     """The most recent requests, oldest first."""
 
     def __init__(self, size: int = 1000) -> None:
-        self._entries: deque[dict[str, Any]] = deque(maxlen=size)
+        self._entries: deque[Entry] = deque(maxlen=size)
 
-    def record(self, entry: dict[str, Any]) -> None:
+    def record(self, entry: Entry) -> None:
         self._entries.append(entry)
 
     def entries(self, session: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
-        found = [e for e in self._entries if session is None or e["session"] == session]
-        return found[-limit:] if limit else found
+        found = [e for e in self._entries if session is None or e.session == session]
+        return [e.as_dict() for e in (found[-limit:] if limit else found)]
 
     def clear(self) -> None:
         self._entries.clear()
@@ -64,14 +88,7 @@ class JournalMiddleware:
             query = scope.get("query_string", b"").decode("latin-1")
             if not path.startswith(ADMIN_PREFIX):
                 self.journal.record(
-                    {
-                        "time": datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-                        "method": scope["method"],
-                        "path": path,
-                        "query": query,
-                        "status": status,
-                        "ms": round(elapsed_ms, 2),
-                        "session": session_of(scope),
-                    }
+                    Entry(time.time(), scope["method"], path, query, status, elapsed_ms, session_of(scope))
                 )
-            log.info("%s %s%s %d %.1fms", scope["method"], path, f"?{query}" if query else "", status, elapsed_ms)
+            if log.isEnabledFor(logging.INFO):
+                log.info("%s %s%s %d %.1fms", scope["method"], path, f"?{query}" if query else "", status, elapsed_ms)

@@ -11,14 +11,21 @@ is stored:
   table in place instead of rebuilding it on every write, notes which documents a write touched, and keeps
   secondary indexes (e.g. invites by parent) up to date from those notes.
 * :class:`JournalStorage` (with ``--db PATH``) appends each write's touched documents to ``PATH.journal`` as
-  one JSON line and fsyncs it before the write returns: a client that got a 2xx finds its write after a crash,
-  a torn last line (a write that never returned) is ignored, and no write rewrites the whole file. At start
-  the journal is replayed over the snapshot ``PATH`` and folded into a new snapshot, written to a temporary
-  file and renamed, so neither file is ever left half-written.
+  one JSON line and fsyncs it before the write is acknowledged: a client that got a 2xx finds its write after
+  a crash, a torn last line (a write that never returned) is ignored, and no write rewrites the whole file.
+  At start the journal is replayed over the snapshot ``PATH`` and folded into a new snapshot, written to a
+  temporary file and renamed, so neither file is ever left half-written.
+
+An fsync costs milliseconds, so the running mock commits in groups (:class:`GroupCommit`): a write reaches the
+operating system at once, and no answer leaves before an fsync that started after every write made before
+it has returned. While one fsync runs (in a thread, off the event loop), the requests that arrive meanwhile
+write too, and the next fsync acknowledges all of them together.
 """
 
 from __future__ import annotations
 
+import asyncio
+import heapq
 import json
 import logging
 import os
@@ -162,7 +169,13 @@ class KeyedTinyDB(TinyDB):
 class JournalStorage(Storage):
     """A snapshot file plus an append-only journal of changes, each fsynced before its write returns."""
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, sync_each_write: bool = True) -> None:
+        """``sync_each_write=False`` leaves the fsync of appended writes to :meth:`sync` (see :class:`GroupCommit`)."""
+        self.sync_each_write = sync_each_write
+        self.appended = 0
+        """Journal entries appended since start (a position that only grows)."""
+        self.synced = 0
+        """Entries known to be on disk: every entry up to this position survives a crash of the machine."""
         self.path = Path(path)
         self.journal_path = self.path.with_name(self.path.name + ".journal")
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -223,7 +236,11 @@ class JournalStorage(Storage):
             table.pop(key, None)
 
     def _compact(self) -> None:
-        """Fold everything into a new snapshot (temporary file, fsync, rename), then start an empty journal."""
+        """Fold everything into a new snapshot (temporary file, fsync, rename), then start an empty journal.
+
+        Everything appended before is in the new snapshot, so it is on disk when this returns.
+        """
+        upto = self.appended
         fd, tmp = tempfile.mkstemp(prefix=self.path.name + ".", suffix=".tmp", dir=self.path.parent)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -237,6 +254,7 @@ class JournalStorage(Storage):
         with open(self.journal_path, "wb") as journal:
             os.fsync(journal.fileno())
         _fsync_dir(self.path.parent)
+        self.synced = max(self.synced, upto)
 
     # --- the Storage interface, and the journal --------------------------------------------------------
 
@@ -266,11 +284,24 @@ class JournalStorage(Storage):
 
     def _append(self, entry: dict[str, Any]) -> None:
         self._journal.write(json.dumps(entry, separators=(",", ":")).encode() + b"\n")
-        self._journal.flush()
+        self._journal.flush()  # in the operating system's hands: a crash of the process cannot lose it
+        self.appended += 1
+        if self.sync_each_write:
+            self.sync()
+
+    def sync(self) -> None:
+        """fsync the journal: every entry appended before the call is on disk when it returns."""
+        upto = self.appended
         os.fsync(self._journal.fileno())
+        self.synced = max(self.synced, upto)
+
+    def journal_fd(self) -> int:
+        return self._journal.fileno()
 
     def close(self) -> None:
         if not self._journal.closed:
+            if self.synced < self.appended:
+                self.sync()
             self._journal.close()
 
 
@@ -282,19 +313,59 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+class GroupCommit:
+    """Lets each answer wait until the writes made before it are on disk, with one fsync for many writes.
+
+    :meth:`wait` returns once an fsync that began after every write appended so far has completed. At most one
+    fsync runs at a time, in a thread; the writes appended while it runs are covered by the next one, which
+    all of their answers share. ``synced`` only ever understates what is on disk: each update uses the
+    position read before its fsync started, so a race between event loops (tests may run two) costs an fsync,
+    never an answer sent too early.
+    """
+
+    def __init__(self, storage: JournalStorage) -> None:
+        self._storage = storage
+        self._running: asyncio.Task[None] | None = None
+
+    async def wait(self) -> None:
+        storage = self._storage
+        target = storage.appended
+        loop = asyncio.get_running_loop()
+        while storage.synced < target:
+            running = self._running
+            if running is None or running.get_loop() is not loop:
+                running = self._running = loop.create_task(self._sync())
+            await asyncio.shield(running)
+
+    async def _sync(self) -> None:
+        storage = self._storage
+        try:
+            upto = storage.appended
+            await asyncio.get_running_loop().run_in_executor(None, os.fsync, storage.journal_fd())
+            storage.synced = max(storage.synced, upto)
+        finally:
+            if self._running is asyncio.current_task():
+                self._running = None
+
+
 Seeder = Callable[["Session"], None]
 
 
 class Store:
     """The mock's state: sessions of tables, under one lock."""
 
-    def __init__(self, path: str | os.PathLike[str] | None = None, seeders: Iterable[Seeder] = ()) -> None:
+    def __init__(self, path: str | os.PathLike[str] | None = None, seeders: Iterable[Seeder] = (),
+                 *, group_commit: bool = False) -> None:
+        """``group_commit``: a write returns before its fsync; the server awaits :attr:`commit` before answering."""
         self.lock = threading.RLock()
         self.path = Path(path) if path is not None else None
+        self.commit: GroupCommit | None = None
         if self.path is None:
             self._db = KeyedTinyDB(storage=MemoryStorage)
         else:
-            self._db = KeyedTinyDB(self.path, storage=JournalStorage)
+            self._db = KeyedTinyDB(self.path, storage=JournalStorage, sync_each_write=not group_commit)
+            if group_commit:
+                self.commit = GroupCommit(self._db.storage)
         self._seeders = list(seeders)
         self._sessions: dict[str, Session] = {}
 
@@ -444,6 +515,31 @@ class Records:
             table = self._table
             data = table._read_table()
             return [dict(data[key]) for key in table.keys_where(field, value) if key in data]
+
+    def page_where_equal(
+        self,
+        field: str,
+        value: Any,
+        *,
+        keep: Callable[[dict[str, Any]], bool],
+        order: Callable[[dict[str, Any]], Any],
+        reverse: bool = False,
+        start: int = 0,
+        count: int | None = None,
+    ) -> tuple[int, list[dict[str, Any]]]:
+        """One page of the records whose ``field`` equals ``value`` and that ``keep`` accepts.
+
+        Returns how many records match, and copies of ``sorted(matching, key=order, reverse=reverse)
+        [start:start + count]``. Only the page is copied, and only the first ``start + count`` are ordered, so a
+        first page of a large set costs a pass over it rather than a copy and a full sort of it.
+        """
+        with self._store.lock:
+            table = self._table
+            data = table._read_table()
+            found = [doc for key in table.keys_where(field, value) if (doc := data.get(key)) is not None and keep(doc)]
+            stop = len(found) if count is None else start + count
+            first = (heapq.nlargest if reverse else heapq.nsmallest)(stop, found, key=order)
+            return len(found), [dict(doc) for doc in first[start:]]
 
     def where(self, predicate: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
         with self._store.lock:

@@ -13,6 +13,7 @@ required attributes, sort keys) Connexion has already checked before a handler r
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
@@ -56,6 +57,7 @@ ORGANIZATION = InviteKind("organizations", "organization_invites", "admin", "Org
 # --- the caller ---------------------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=4096)  # a pure function of the token, asked on every write (a SHA-1 each time)
 def caller_id(token: str) -> str:
     """A stable user id for a credential.
 
@@ -85,8 +87,17 @@ def iso_utc(moment: datetime) -> str:
     return f"{moment.year:04d}-{moment:%m-%dT%H:%M:%S}Z"
 
 
+_last_second: tuple[int, str] = (-1, "")
+
+
 def now() -> str:
-    return iso_utc(datetime.now(timezone.utc))
+    """The current time in MPDX's form; formatted once per second, since the form has no fractions."""
+    global _last_second
+    moment = datetime.now(timezone.utc)
+    second = int(moment.timestamp())
+    if _last_second[0] != second:
+        _last_second = (second, iso_utc(moment))
+    return _last_second[1]
 
 
 _CLIENT_TIME = re.compile(
@@ -152,21 +163,32 @@ def _is_active(record: dict[str, Any]) -> bool:
 def _negotiate() -> None:
     """406 unless the client accepts JSON:API (a missing ``Accept`` or ``*/*`` is fine)."""
     accept = request.headers.get("accept", "")
+    if not _accepts_json_api(accept):
+        raise ApiError(406, "The 'Accept' header must allow application/vnd.api+json")
+
+
+@functools.lru_cache(maxsize=256)  # clients send the same few Accept headers over and over
+def _accepts_json_api(accept: str) -> bool:
     if not accept.strip():
-        return
+        return True
     for item in accept.split(","):
         media = item.split(";")[0].strip().lower()
         if media in ("*/*", "application/*", "application/vnd.api+json"):
-            return
-    raise ApiError(406, "The 'Accept' header must allow application/vnd.api+json")
+            return True
+    return False
 
 
 def _parent(kind: InviteKind, parent_id: str) -> str:
     """The parent's id; any well-formed UUID names an existing parent."""
     try:
-        return str(uuid.UUID(parent_id))
+        return _canonical_uuid(parent_id)
     except ValueError:
         raise ApiError(404, f"Couldn't find {kind.parent_label} with 'id'={parent_id}") from None
+
+
+@functools.lru_cache(maxsize=4096)  # the same parents are asked for again and again
+def _canonical_uuid(text: str) -> str:
+    return str(uuid.UUID(text))
 
 
 def _invites(kind: InviteKind) -> Records:
@@ -185,16 +207,19 @@ def _list(kind, parent_id, filter_, page, per_page, sort):
     _negotiate()
     parent_id = _parent(kind, parent_id)
     applied = {key: value for key, value in (filter_ or {}).items() if key == "invite_user_as"}
-    records = [
-        r for r in _invites(kind).where_equal("parent_id", parent_id)
-        if _is_active(r) and all(r.get(key) == value for key, value in applied.items())
-    ]
     field = (sort or "created_at").lstrip("-")
-    records.sort(key=lambda r: (r[field], r["seq"]), reverse=bool(sort and sort.startswith("-")))
-    total = len(records)
-    start = (page - 1) * per_page
+    total, shown = _invites(kind).page_where_equal(
+        "parent_id",
+        parent_id,
+        keep=(lambda r: _is_active(r) and all(r.get(key) == value for key, value in applied.items()))
+        if applied else _is_active,
+        order=lambda r: (r[field], r["seq"]),
+        reverse=bool(sort and sort.startswith("-")),
+        start=(page - 1) * per_page,
+        count=per_page,
+    )
     return {
-        "data": [resource(r, kind) for r in records[start : start + per_page]],
+        "data": [resource(r, kind) for r in shown],
         "meta": {
             "pagination": {
                 "page": page,

@@ -91,7 +91,16 @@ def _find(invite_link_id: str) -> dict[str, Any]:
     record = _links().get(invite_link_id)
     if record is None:
         raise ApiError(404, f"No invite link with invite_link_id '{invite_link_id}'.")
-    return copy.deepcopy(record)
+    return _deep_copy(record)
+
+
+def _deep_copy(value: Any) -> Any:
+    """``copy.deepcopy`` for a stored record (JSON data: dicts, lists and scalars), several times faster."""
+    if isinstance(value, dict):
+        return {key: _deep_copy(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_deep_copy(item) for item in value]
+    return value
 
 
 def _view(record: dict[str, Any]) -> dict[str, Any]:

@@ -120,6 +120,12 @@ def client_for():
         client.__exit__(None, None, None)
 
 
+@pytest.fixture
+def client(request: pytest.FixtureRequest, client_for) -> ContractClient:
+    """A client for the suite module's ``API``, on a fresh mock session: every test sees only its own records."""
+    return client_for(request.module.API)
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
     """Name each broken contract: the operation, what the contract expects and what came back, with curl."""
     failed = terminalreporter.stats.get("failed", [])

@@ -221,20 +221,6 @@ def second_user(client: ContractClient) -> dict[str, str]:
     return {"Authorization": f"Bearer {tokens[0]}"}
 
 
-@pytest.fixture(scope="module")
-def connection():
-    """One client for the module: making an httpx client costs about 100 ms (its TLS context)."""
-    with ContractClient(active(API)) as shared:
-        yield shared
-
-
-@pytest.fixture
-def client(connection: ContractClient) -> ContractClient:
-    """The module's client on a fresh mock session, so that every test sees only its own records."""
-    connection.http.headers["X-Mock-Session"] = f"contract-{uuid.uuid4().hex[:12]}"
-    return connection
-
-
 # --- 1. examples: the documented requests -----------------------------------------------------------------------
 
 

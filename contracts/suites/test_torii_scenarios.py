@@ -136,20 +136,6 @@ def refused(client: ContractClient, content: bytes | str | dict,
     return message_of(response), response
 
 
-@pytest.fixture(scope="module")
-def connection():
-    """One client for the module: making an httpx client costs about 100 ms (its TLS context)."""
-    with ContractClient(active(API)) as shared:
-        yield shared
-
-
-@pytest.fixture
-def client(connection: ContractClient) -> ContractClient:
-    """The module's client on a fresh mock session: its own files, syncs and rate-limit window."""
-    connection.http.headers["X-Mock-Session"] = f"contract-{uuid.uuid4().hex[:12]}"
-    return connection
-
-
 # --- 1. examples -----------------------------------------------------------------------------------------------
 
 

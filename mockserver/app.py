@@ -1,7 +1,8 @@
 """Build the mock: one Connexion app serving the chosen specs, inside a Starlette app with the admin API.
 
 How a request travels: CORS → journal/log line → request context (runtime, session) → (with ``--db``) the
-wait for its writes to be on disk → ``/__admin`` or the Connexion app, where Connexion routes, checks
+wait for its writes to be on disk → ``/__admin`` or the Connexion app, where the body size limit is
+enforced (:mod:`mockserver.limits`) and Connexion routes, checks
 credentials and validates the request against the spec (rejections are rendered in the vendor's error
 format by :func:`_vendor_error_handler`), ``Prefer`` answers are served from the spec's examples, and
 otherwise the vendor module's handler runs. The Connexion app is assembled in :mod:`mockserver.connexion_ext`,
@@ -39,6 +40,7 @@ from mockserver.docs import docs_routes
 from mockserver.errors import ApiError, render
 from mockserver.headers import RequestContentTypeMiddleware, ResponseContentTypeMiddleware
 from mockserver.journal import ADMIN_PREFIX, Journal, JournalMiddleware
+from mockserver.limits import BodySizeLimitMiddleware
 from mockserver.prefer import DocumentedAnswers, LatencyMiddleware, PreferMiddleware
 from mockserver.specs import APIS, HTTP_METHODS
 from mockserver.store import GroupCommit, Store
@@ -46,6 +48,9 @@ from mockserver.validation import VALIDATORS
 from mockserver.vendors import VENDORS
 
 log = logging.getLogger("mockserver")
+
+UPLOAD_PATHS = ("/files/upload",)
+"""Paths whose bodies may be files (Torii's upload) and get the larger body limit."""
 
 EXPOSED_HEADERS = [
     "Location",
@@ -167,6 +172,8 @@ def build_api_app(runtime: Runtime, errors: VendorErrors) -> ConnexionMiddleware
     app.add_middleware(LatencyMiddleware, position=MiddlewarePosition.BEFORE_ROUTING,
                        latency_ms=config.latency_ms)
     app.add_middleware(RequestContentTypeMiddleware, position=MiddlewarePosition.BEFORE_ROUTING)
+    app.add_middleware(BodySizeLimitMiddleware, position=MiddlewarePosition.BEFORE_ROUTING,
+                       upload_paths=UPLOAD_PATHS)
     app.add_middleware(ResponseContentTypeMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
     return app
 

@@ -28,7 +28,7 @@ from connexion.validators.form_data import FormDataValidator
 from connexion.utils import is_null, is_nullable
 from jsonschema import Draft4Validator, ValidationError
 from starlette.formparsers import MultiPartException
-from starlette.types import Scope
+from starlette.types import Receive, Scope
 
 from mockserver.errors import ApiError, Problem, schema_problems
 
@@ -64,6 +64,14 @@ def check_against(schema: dict, value: t.Any, *, prefix: t.Sequence[t.Any] = ())
 
 
 class JSONBodyValidator(JSONRequestBodyValidator):
+    async def wrap_receive(self, receive: Receive, *, scope: Scope) -> tuple[Receive, Scope]:
+        # Connexion validates a body without Content-Type as the operation's first media type, but then hands
+        # the handler the raw bytes; a client that forgot the header is told so instead.
+        headers = dict(scope["headers"])
+        if b"content-type" not in headers and headers.get(b"content-length", b"0") != b"0":
+            raise ApiError(415, "Missing Content-type, expected a JSON document")
+        return await super().wrap_receive(receive, scope=scope)
+
     async def _parse(self, stream: t.AsyncGenerator[bytes, None], scope: Scope) -> t.Any:
         raw = b"".join([chunk async for chunk in stream])
         try:
@@ -78,6 +86,8 @@ class JSONBodyValidator(JSONRequestBodyValidator):
             raise ApiError(400, f"Malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
         except RecursionError:
             raise ApiError(400, "Malformed JSON: the document is nested too deeply") from None
+        except ValueError as exc:  # e.g. an integer of more than 4,300 digits (CPython's conversion limit)
+            raise ApiError(400, f"Malformed JSON: {exc}") from None
 
     def _validate(self, body: t.Any) -> None:
         if body is None and not self._nullable:

@@ -42,12 +42,13 @@ class Target:
 class EmbeddedMock:
     """The mock, served by uvicorn in a background thread on a free loopback port."""
 
-    def __init__(self) -> None:
+    def __init__(self, config=None) -> None:
+        """``config``: a :class:`~mockserver.config.MockConfig`; by default one accepting only the default credentials."""
         from mockserver.app import create_app
         from mockserver.config import MockConfig
 
         tokens = {value.removeprefix("Bearer ") for headers in DEFAULT_CREDENTIALS.values() for value in headers.values()}
-        self._app = create_app(MockConfig(tokens=frozenset(tokens)))
+        self._app = create_app(config or MockConfig(tokens=frozenset(tokens)))
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._socket.bind(("127.0.0.1", 0))

@@ -14,6 +14,7 @@ with warnings.catch_warnings():
 from mockserver.app import create_app
 from mockserver.config import MockConfig
 from mockserver.specs import APIS
+from reliability.servers import ServerProcess
 from tests.conformance import check_response
 
 CREDENTIALS = {
@@ -73,3 +74,18 @@ def serve() -> Iterator[ServeFactory]:
     yield make
     for client in clients:
         client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def start(tmp_path) -> Iterator[Callable[..., ServerProcess]]:
+    """``start("--db", path)``: ``mockserver serve`` with these options as a child process, killed afterwards."""
+    servers: list[ServerProcess] = []
+
+    def make(*args: str) -> ServerProcess:
+        server = ServerProcess(*args, log=tmp_path / f"server-{len(servers)}.log")
+        servers.append(server)
+        return server
+
+    yield make
+    for server in servers:
+        server.kill()

@@ -2,70 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
-from typing import Iterator
 
 import httpx
 import pytest
 
 from mockserver.server import is_loopback
+from reliability.servers import free_port
 
 PARENT = "f10a0678-541e-4ebc-bb33-bc9ede811be9"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class ServerProcess:
-    def __init__(self, *args: str, log: Path) -> None:
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.log = log
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "mockserver", "serve", "--port", str(self.port), *args],
-            stdout=log.open("w"), stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited: {log.read_text()}")
-            try:
-                if httpx.get(f"{self.base}/__admin/health", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.1)
-        raise RuntimeError(f"server did not start: {log.read_text()}")
-
-    def output(self) -> str:
-        return self.log.read_text()
-
-    def kill(self, sig: int = signal.SIGKILL) -> None:
-        if self.process.poll() is None:
-            os.kill(self.process.pid, sig)
-            self.process.wait(timeout=10)
-
-
-@pytest.fixture
-def start(tmp_path) -> Iterator:
-    servers: list[ServerProcess] = []
-
-    def make(*args: str) -> ServerProcess:
-        server = ServerProcess(*args, log=tmp_path / f"server-{len(servers)}.log")
-        servers.append(server)
-        return server
-
-    yield make
-    for server in servers:
-        server.kill()
 
 
 def create_invite(base: str) -> str:

@@ -1,11 +1,14 @@
 """``/__admin``: the mock's own API for tests and tools: health, reset, the request journal, snapshots.
 
 Everything acts on the caller's session (the ``X-Mock-Session`` header, ``default`` without it), so a test
-job resets or exports only its own state.
+job resets or exports only its own state. With ``--admin-token``, everything but the health check (which
+load balancers and start scripts poll without secrets) needs that token: a shared mock's data can then be
+read and reset only by who runs it, while the APIs stay open to every client.
 """
 
 from __future__ import annotations
 
+import hmac
 import json
 from typing import Any
 
@@ -38,9 +41,22 @@ def _snapshot_problem(snapshot: Any) -> str | None:
     return None
 
 
-def _answering_errors(endpoint):
+def _presented_token(request: Request) -> str:
+    scheme, _, credential = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and credential.strip():
+        return credential.strip()
+    return request.headers.get("x-admin-token", "").strip()
+
+
+def _answering_errors(endpoint, admin_token: str | None = None):
     async def endpoint_with_errors(request: Request) -> Response:
         try:
+            if admin_token is not None and not hmac.compare_digest(
+                _presented_token(request).encode(), admin_token.encode()
+            ):
+                raise ApiError(401, "The admin API needs the mock's admin token "
+                               "(Authorization: Bearer <token> or X-Admin-Token: <token>)",
+                               headers={"WWW-Authenticate": 'Bearer realm="mockserver admin"'})
             check_session_name(session_of(request.scope))
             return await endpoint(request)
         except ApiError as error:
@@ -89,11 +105,12 @@ def admin_routes(runtime: Runtime, journal: Journal) -> list[Route]:
         store.restore(name, snapshot)
         return JSONResponse(store.export(name))
 
+    token = runtime.config.admin_token
     return [
         Route("/health", _answering_errors(health), methods=["GET"]),
-        Route("/reset", _answering_errors(reset), methods=["POST"]),
-        Route("/requests", _answering_errors(requests), methods=["GET"]),
-        Route("/requests", _answering_errors(clear_requests), methods=["DELETE"]),
-        Route("/state", _answering_errors(get_state), methods=["GET"]),
-        Route("/state", _answering_errors(put_state), methods=["PUT"]),
+        Route("/reset", _answering_errors(reset, token), methods=["POST"]),
+        Route("/requests", _answering_errors(requests, token), methods=["GET"]),
+        Route("/requests", _answering_errors(clear_requests, token), methods=["DELETE"]),
+        Route("/state", _answering_errors(get_state, token), methods=["GET"]),
+        Route("/state", _answering_errors(put_state, token), methods=["PUT"]),
     ]

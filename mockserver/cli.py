@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -65,6 +66,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--token", action="append", default=[], metavar="TOKEN",
         help="accept only this credential (repeat for several); any non-blank one by default",
+    )
+    serve.add_argument(
+        "--admin-token", metavar="TOKEN", default=os.environ.get("MOCKSERVER_ADMIN_TOKEN") or None,
+        help="require this token (Authorization: Bearer TOKEN, or X-Admin-Token) on /__admin, all but its "
+             "health check; also read from $MOCKSERVER_ADMIN_TOKEN",
     )
     serve.add_argument(
         "--validate-responses", action="store_true", help="check every answer against the spec (slower)"
@@ -131,6 +137,7 @@ def _serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         rate_limit=None if args.no_rate_limit else args.rate_limit,
         validate_responses=args.validate_responses,
         tokens=frozenset(args.token),
+        admin_token=args.admin_token,
     )
     try:
         run(config, host=args.host, port=args.port)

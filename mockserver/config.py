@@ -26,6 +26,11 @@ class MockConfig:
     """Let Connexion check every answer against the spec (the test suite turns this on)."""
     tokens: frozenset[str] = field(default_factory=frozenset)
     """When not empty, only these credentials are accepted; any non-blank one otherwise."""
+    seed_from: tuple[Path, ...] = ()
+    """Recordings of ``mockserver proxy --record``: a new session of an API found in them starts with the
+    recorded records instead of the documented examples (see :mod:`mockserver.recording`)."""
+    admin_token: str | None = None
+    """When set, ``/__admin`` (but its health check) needs ``Authorization: Bearer <token>`` or ``X-Admin-Token``."""
 
     def __post_init__(self) -> None:
         unknown = [name for name in self.apis if name not in APIS]

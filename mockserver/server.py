@@ -33,7 +33,10 @@ def run(config: MockConfig, *, host: str = "127.0.0.1", port: int = 8080) -> Non
         print("  " + line, flush=True)
     state = f"persisted in {config.db_path}" if config.db_path else "in memory"
     print(f"  state   {state}; seed data {'on' if config.seed else 'off'}", flush=True)
+    if config.admin_token:
+        print("  admin API needs the admin token (all but /__admin/health)", flush=True)
     if not is_loopback(host):
+        advice = "" if config.admin_token else " Give --admin-token to protect /__admin at least."
         print(f"WARNING: listening on {host}, reachable from other machines: anyone who can reach it can "
-              "read and change the mock's data.", file=sys.stderr, flush=True)
+              f"read and change the mock's data.{advice}", file=sys.stderr, flush=True)
     uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning", lifespan="on")

@@ -23,9 +23,15 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def quiet_parsers() -> None:
+    """The multipart parser logs a warning per malformed form; the client already gets a 400 that says why."""
+    logging.getLogger("python_multipart").setLevel(logging.ERROR)
+
+
 def run(config: MockConfig, *, host: str = "127.0.0.1", port: int = 8080) -> None:
     """Serve until interrupted. Raises :class:`~mockserver.store.StoreError` for an unusable ``--db`` file."""
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout, force=True)
+    quiet_parsers()
     app = create_app(config)
     display_host = f"[{host}]" if ":" in host else host
     print(f"mockserver listening on http://{display_host}:{port}", flush=True)

@@ -458,12 +458,20 @@ class Session:
     def table(self, name: str) -> Records:
         return Records(self.store, f"{self.name}/{name}")
 
-    def next_number(self, sequence: str, start: int = 1) -> int:
-        """The next integer of a per-session sequence (file ids, RootFi ids...), never handed out twice."""
+    def next_number(self, sequence: str, start: int | Callable[[], int] = 1) -> int:
+        """The next integer of a per-session sequence (file ids, RootFi ids...), never handed out twice.
+
+        ``start`` is the lowest value to hand out. It may be a function, called only while the sequence has no
+        counter yet (records seeded or imported without one), so that finding the highest id in use costs a
+        scan once per session rather than once per write.
+        """
         with self.store.lock:
             counters = self.store._table(COUNTERS)
             current = counters.get(doc_id=self.name)
-            value = max(int((current or {}).get(sequence, start - 1)) + 1, start)
+            if current is not None and sequence in current:
+                value = max(int(current[sequence]) + 1, 1 if callable(start) else start)
+            else:
+                value = start() if callable(start) else start
             if current is None:
                 counters.insert(Document({sequence: value}, doc_id=self.name))
             else:

@@ -21,6 +21,7 @@ from typing import Any
 
 from contracts.target import DEFAULT_CREDENTIALS
 from mockserver.config import MockConfig
+from mockserver.server import quiet_parsers
 from mockserver.specs import APIS
 from reliability.concurrency import race_syncs, run_storm
 from reliability.crashes import crash_loop
@@ -95,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("reliability/results.json"), help="JSON figures")
     args = parser.parse_args(argv)
+    quiet_parsers()
     runs = args.only or list(RUNS)
     sizes = {"fuzz": 300, "invites": 600, "kills": 3} if args.quick else {"fuzz": 5000, "invites": 10000, "kills": 20}
     results: dict[str, Any] = {}

@@ -41,6 +41,7 @@ from mockserver.errors import ApiError, render
 from mockserver.headers import RequestContentTypeMiddleware, ResponseContentTypeMiddleware
 from mockserver.journal import ADMIN_PREFIX, Journal, JournalMiddleware
 from mockserver.limits import BodySizeLimitMiddleware
+from mockserver.recording import recorded_seeder
 from mockserver.prefer import DocumentedAnswers, LatencyMiddleware, PreferMiddleware
 from mockserver.specs import APIS, HTTP_METHODS
 from mockserver.store import GroupCommit, Store
@@ -181,7 +182,9 @@ def build_api_app(runtime: Runtime, errors: VendorErrors) -> ConnexionMiddleware
 def create_app(config: MockConfig | None = None) -> Starlette:
     """The whole mock as an ASGI app: give it to uvicorn, or to httpx's ASGITransport in tests."""
     config = config or MockConfig()
-    seeders = [VENDORS[name].seed for name in config.apis] if config.seed else []
+    # A recording given with --seed-from replaces the documented examples for the API it records.
+    seeders = ([recorded_seeder(name, config.seed_from) or VENDORS[name].seed for name in config.apis]
+               if config.seed else [])
     runtime = Runtime(config=config, store=Store(config.db_path, seeders=seeders, group_commit=True))
     journal = Journal()
     errors = VendorErrors({name: APIS[name].base_path(alone=config.alone) for name in config.apis})

@@ -48,7 +48,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="serve one API at the root (as on its real host), or all behind /rootfi/v4, /mpdx, /torii/v1.0",
     )
     serve.add_argument("--db", type=Path, metavar="PATH", help="persist state in this JSON file")
-    serve.add_argument("--no-seed", action="store_true", help="start without the documented example records")
+    seeding = serve.add_mutually_exclusive_group()
+    seeding.add_argument("--no-seed", action="store_true", help="start without the documented example records")
+    seeding.add_argument(
+        "--seed-from", type=Path, action="append", default=[], metavar="PATH",
+        help="start new sessions with the records of a `mockserver proxy --record` recording instead of the "
+             "documented examples (repeat for recordings of several APIs)",
+    )
     serve.add_argument("--latency", type=int, default=0, metavar="MS", help="add this delay to every answer")
     serve.add_argument(
         "--sync-seconds",
@@ -75,6 +81,26 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--validate-responses", action="store_true", help="check every answer against the spec (slower)"
     )
+    proxy = commands.add_parser(
+        "proxy",
+        help="check a real backend's live traffic against the contract",
+        description="Forward every request to --target unchanged and return its answer unchanged, checking both "
+        "against the contract on the side. Each violation is logged as one line and counted; GET /__admin/drift "
+        "on the proxy returns the counts and the last violations.",
+    )
+    proxy.add_argument("--api", choices=list(APIS), required=True, help="whose contract the traffic follows")
+    proxy.add_argument("--target", required=True, metavar="URL",
+                       help="where the API's paths start on the backend, e.g. https://api.rootfi.dev/v4 or "
+                            "http://127.0.0.1:8080/rootfi/v4; the proxy serves them at the real server's path "
+                            "(/v4, /, /v1.0)")
+    proxy.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
+    proxy.add_argument("--port", type=int, default=8090, help="port to listen on (default: %(default)s)")
+    proxy.add_argument("--record", type=Path, metavar="PATH",
+                       help="write every exchange to this file (JSON lines, secrets redacted; replaced if it "
+                            "exists), for `mockserver serve --seed-from PATH`")
+    proxy.add_argument("--fail-on-drift", action="store_true",
+                       help="replace an answer that breaks the contract by a 502 in the vendor's error format "
+                            "that explains the drift (for CI runs of an app's end-to-end tests)")
     contract = commands.add_parser(
         "contract",
         help="check an implementation (or the mock) against the contract",
@@ -119,6 +145,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _docs(args)
     if args.command == "contract":
         return _contract(args, parser)
+    if args.command == "proxy":
+        return _proxy(args, parser)
     parser.error(f"unknown command {args.command}")
     return 2
 
@@ -138,10 +166,37 @@ def _serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         validate_responses=args.validate_responses,
         tokens=frozenset(args.token),
         admin_token=args.admin_token,
+        seed_from=tuple(args.seed_from),
     )
+    if config.seed_from:
+        from mockserver.recording import RecordingError, describe
+
+        try:
+            recorded = describe(config.seed_from)
+        except RecordingError as exc:
+            print(f"mockserver: error: {exc}", file=sys.stderr)
+            return 2
+        print(f"seed data from {', '.join(map(str, config.seed_from))}: {'; '.join(recorded) or 'no exchanges'}",
+              flush=True)
     try:
         run(config, host=args.host, port=args.port)
     except StoreError as exc:
+        print(f"mockserver: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _proxy(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from mockserver.proxy import ProxyConfig
+    from mockserver.proxy.server import run
+
+    try:
+        config = ProxyConfig(api=args.api, target=args.target, record=args.record, fail_on_drift=args.fail_on_drift)
+    except ValueError as exc:
+        parser.error(str(exc))
+    try:
+        run(config, host=args.host, port=args.port)
+    except OSError as exc:
         print(f"mockserver: error: {exc}", file=sys.stderr)
         return 2
     return 0

@@ -8,6 +8,7 @@ knows both.
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -116,3 +117,77 @@ def iter_operations(spec: dict[str, Any]):
         for method in HTTP_METHODS:
             if method in item:
                 yield method, path, item[method]
+
+
+@functools.cache
+def resolved_spec(name: str) -> dict[str, Any]:
+    """The spec of one API with every local ``$ref`` replaced by what it points at (as Connexion sees it).
+
+    Built once per process, so its schema objects keep their identity and validators compiled for them
+    (:func:`mockserver.validation.compiled`) are reused. Callers must not mutate it.
+    """
+    spec = load_spec(name)
+
+    def inline(node: Any, seen: frozenset[str]) -> Any:
+        if isinstance(node, dict):
+            if "$ref" in node:
+                ref = node["$ref"]
+                if ref in seen:
+                    raise ValueError(f"{name}: recursive $ref {ref}")
+                return inline(resolve(spec, {"$ref": ref}), seen | {ref})
+            return {key: inline(value, seen) for key, value in node.items()}
+        if isinstance(node, list):
+            return [inline(item, seen) for item in node]
+        return node
+
+    return inline(spec, frozenset())
+
+
+@dataclass(frozen=True)
+class Route:
+    """One operation of an API, with the pattern its path template matches (relative to the server URL)."""
+
+    method: str
+    """Lower case, as in the spec."""
+    template: str
+    pattern: re.Pattern[str]
+    operation: dict[str, Any]
+    """The operation of :func:`resolved_spec` (no ``$ref`` left)."""
+    parameters: tuple[dict[str, Any], ...] = ()
+    """The operation's parameters and those of its path item (the operation's win), resolved."""
+
+    @property
+    def operation_id(self) -> str:
+        return self.operation["operationId"]
+
+    def path_parameters(self, path: str) -> dict[str, str]:
+        match = self.pattern.match(path)
+        return dict(match.groupdict()) if match else {}
+
+
+@functools.cache
+def routes(name: str) -> tuple[Route, ...]:
+    """Every operation of an API; templates with fewer parameters first, so ``/files/upload`` beats ``/files/{id}``."""
+    found = []
+    spec = resolved_spec(name)
+    for method, template, operation in iter_operations(spec):
+        regex = re.sub(r"\\\{([A-Za-z_][A-Za-z0-9_]*)\\\}", r"(?P<\1>[^/]+)", re.escape(template))
+        own = operation.get("parameters", [])
+        shared = [p for p in spec["paths"][template].get("parameters", [])
+                  if not any(o["name"] == p["name"] and o["in"] == p["in"] for o in own)]
+        found.append(Route(method, template, re.compile(f"^{regex}$"), operation, tuple(shared + own)))
+    return tuple(sorted(found, key=lambda route: route.template.count("{")))
+
+
+def match_route(name: str, method: str, path: str) -> Route | None:
+    """The operation answering ``method path`` (``path`` relative to the API's server URL), or None."""
+    method = method.lower()
+    for route in routes(name):
+        if route.method == method and route.pattern.match(path):
+            return route
+    return None
+
+
+def documented_methods(name: str, path: str) -> list[str]:
+    """The methods the spec documents for ``path`` (upper case), empty when no path template matches."""
+    return [route.method.upper() for route in routes(name) if route.pattern.match(path)]

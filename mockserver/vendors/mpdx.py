@@ -29,10 +29,13 @@ from connexion import NoContent, request
 
 from mockserver.context import session
 from mockserver.errors import ApiError, Problem
+from mockserver.recording import RecordedExchange, SeedState
 from mockserver.specs import APIS, iter_operations
 from mockserver.store import Records, Session
 
 USER_NAMESPACE = uuid.UUID("5a0e4d0c-3f0e-4b8e-9a57-6d7078646d6f")
+SEQUENCE = "mpdx.invites"
+"""The session's sequence that orders invites created in the same second (``seq``)."""
 NEVER = "-4712-01-01T00:00:00Z"
 """What MPDX shows as ``accepted_at`` for some never-accepted records (its database's earliest date)."""
 
@@ -249,7 +252,7 @@ def _create(kind, parent_id, body, user):
     record = {
         "id": str(uuid.uuid4()),
         "parent_id": parent_id,
-        "seq": store.next_number("mpdx.invites"),
+        "seq": store.next_number(SEQUENCE),
         "accepted_at": None,
         "code": secrets.token_hex(32),
         "created_at": created_at,
@@ -411,6 +414,43 @@ def _placeholder(kind: InviteKind, invite_id: str) -> dict[str, Any]:
 
 
 def seed(store: Session) -> None:
+    """The documented invites."""
     for kind, parent_id, record in _documented_records():
-        record = {**record, "parent_id": parent_id, "seq": store.next_number("mpdx.invites")}
+        record = {**record, "parent_id": parent_id, "seq": store.next_number(SEQUENCE)}
         store.table(kind.table).put(record["id"], record)
+
+
+# --- state from a recording (`mockserver serve --seed-from`) ---------------------------------------------------
+
+RECORDED_CANCELLER = str(uuid.uuid5(USER_NAMESPACE, "recorded-cancel"))
+"""Who cancelled an invite, when the recording has no caller for the cancel (it had no credentials)."""
+
+
+def records_from_exchange(exchange: RecordedExchange, state: SeedState) -> None:
+    """Each invite a recorded success answer shows, as last seen, under the parent of the request's path.
+
+    A list shows only active invites, a get, create or accept one invite in full; a cancel (204, no body)
+    marks the invite it names as cancelled by the caller at the time of the answer. An invite first seen in a
+    list gets its place in the order of that list, so that invites created in the same second keep their order.
+    """
+    kind = ACCOUNT_LIST if "account_list" in (exchange.operation or "") else ORGANIZATION
+    try:
+        parent_id = _canonical_uuid(exchange.path_parameters.get(f"{kind.parent.removesuffix('s')}_id", ""))
+    except ValueError:
+        return
+    if exchange.method == "DELETE":
+        record = state.get(kind.table, exchange.path_parameters.get("id", ""))
+        if record is not None and record["parent_id"] == parent_id and record["cancelled_by_user"] is None:
+            moment = datetime.fromisoformat(exchange.time.replace("Z", "+00:00"))
+            record.update(cancelled_by_user=str(exchange.caller or RECORDED_CANCELLER), updated_at=iso_utc(moment))
+            state.put(kind.table, record["id"], record)
+        return
+    body = exchange.response_json
+    data = body.get("data") if isinstance(body, dict) else None
+    for item in data if isinstance(data, list) else [data]:
+        if not isinstance(item, dict) or item.get("type") != kind.resource_type:
+            continue
+        record = _record_from_resource(item, parent_id)
+        previous = state.get(kind.table, record["id"])
+        record["seq"] = previous["seq"] if previous is not None else state.next_number(SEQUENCE)
+        state.put(kind.table, record["id"], record)

@@ -28,10 +28,11 @@ import base64
 import binascii
 import copy
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Callable
 
 from mockserver.context import session
 from mockserver.errors import ApiError, Problem
+from mockserver.recording import RecordedExchange, SeedState
 from mockserver.specs import response_example
 from mockserver.store import Records, Session
 
@@ -111,9 +112,12 @@ def _view(record: dict[str, Any]) -> dict[str, Any]:
     return shown
 
 
-def _next_number(store: Session, sequence: str, highest_in_use: int) -> int:
-    """The next id of ``sequence``, above every id in use (seeded or imported records have no counter)."""
-    return store.next_number(sequence, start=highest_in_use + 1)
+def _next_number(store: Session, sequence: str, highest_in_use: Callable[[], int]) -> int:
+    """The next id of ``sequence``, above every id in use (seeded or imported records have no counter).
+
+    ``highest_in_use`` scans the links: it runs only while the sequence has no counter, once per session.
+    """
+    return store.next_number(sequence, start=lambda: highest_in_use() + 1)
 
 
 def _company(current: dict[str, Any] | None, name: str | None, stamp: str) -> dict[str, Any] | None:
@@ -122,8 +126,8 @@ def _company(current: dict[str, Any] | None, name: str | None, stamp: str) -> di
         return None
     if current is None:
         store = session()
-        in_use = max((r["company"]["rootfi_id"] for r in store.table(LINKS).all() if r.get("company")), default=0)
-        number = _next_number(store, COMPANIES, in_use)
+        number = _next_number(store, COMPANIES, lambda: max(
+            (r["company"]["rootfi_id"] for r in store.table(LINKS).all() if r.get("company")), default=0))
         return {"rootfi_id": number, "rootfi_created_at": stamp, "rootfi_updated_at": stamp, "name": name}
     if current["name"] == name:
         return current
@@ -178,10 +182,9 @@ async def create_invite_link(body: dict[str, Any]) -> Answer:
     """A new link, answered with 200 (RootFi's documented status) and ``connections: null``."""
     store = session()
     links = store.table(LINKS)
-    in_use = max((r["rootfi_id"] for r in links.all()), default=0)
-    number = _next_number(store, LINKS, in_use)
+    number = _next_number(store, LINKS, lambda: max((r["rootfi_id"] for r in links.all()), default=0))
     while links.get(str(number)) is not None:  # only after importing a state keyed otherwise
-        number = _next_number(store, LINKS, number)
+        number = _next_number(store, LINKS, lambda: number)
     stamp = _stamp(_clock())
     record = {
         "rootfi_id": number,
@@ -247,6 +250,43 @@ def seed(store: Session) -> None:
     The page does not show the link's own ``sync_config``; it is what its connections are synced with.
     """
     link = _documented_link()
-    sync_config = [entry for connection in link["connections"] or [] for entry in connection["sync_config"]]
-    record = {**link, "sync_config": copy.deepcopy(sync_config), "partner_id": link.get("partner_id")}
-    store.table(LINKS).put(link["invite_link_id"], record)
+    store.table(LINKS).put(link["invite_link_id"], _record_from_view(link, _synced_config(link)))
+
+
+def _synced_config(link: dict[str, Any]) -> list[dict[str, Any]]:
+    """The ``sync_config`` entries a link's connections are synced with (the link's own is never shown)."""
+    return [entry for connection in link.get("connections") or [] for entry in connection["sync_config"]]
+
+
+def _record_from_view(link: dict[str, Any], sync_config: list[dict[str, Any]] | None) -> dict[str, Any]:
+    """A stored link from how RootFi shows it, with its own ``sync_config``."""
+    record = {name: copy.deepcopy(link.get(name)) for name in SHOWN}
+    return {**record, "sync_config": copy.deepcopy(sync_config), "partner_id": link.get("partner_id")}
+
+
+# --- state from a recording (`mockserver serve --seed-from`) ---------------------------------------------------
+
+
+def records_from_exchange(exchange: RecordedExchange, state: SeedState) -> None:
+    """Each invite link a recorded success answer shows, as last seen.
+
+    The answer shows everything but the link's own ``sync_config``: that comes from the request that set it
+    (a create, or an update that sent it), else from what was known before, else from its connections.
+    """
+    body = exchange.response_json
+    data = body.get("data") if isinstance(body, dict) else None
+    sent = exchange.request_json if isinstance(exchange.request_json, dict) else {}
+    sets_config = exchange.operation == "create_invite_link" or (
+        exchange.operation == "update_invite_link" and "sync_config" in sent)
+    for link in data if isinstance(data, list) else [data]:
+        if not isinstance(link, dict) or link.get("invite_link_id") is None:
+            continue
+        key = str(link["invite_link_id"])
+        previous = state.get(LINKS, key)
+        if sets_config:
+            sync_config = sent.get("sync_config")
+        elif previous is not None:
+            sync_config = previous["sync_config"]
+        else:
+            sync_config = _synced_config(link)
+        state.put(LINKS, key, _record_from_view(link, sync_config))

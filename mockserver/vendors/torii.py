@@ -30,6 +30,7 @@ from starlette.datastructures import UploadFile
 
 from mockserver.context import runtime, session
 from mockserver.errors import ApiError, schema_problems
+from mockserver.recording import RecordedExchange, SeedState
 from mockserver.specs import APIS, response_example
 from mockserver.store import Session
 from mockserver.validation import compiled
@@ -145,15 +146,23 @@ def _file_details(record: dict[str, Any]) -> dict[str, Any]:
 
 def _store_file(store: Session, file_id: int, *, file_type: str, file_name: str, content: bytes,
                 uploaded_by: int, creation_time: str) -> None:
-    """Keep a file in a session. The content is base64 text, so any bytes survive the JSON database."""
-    store.table(FILES).put(str(file_id), {
+    """Keep a file in a session."""
+    store.table(FILES).put(str(file_id), _file_record(file_id, file_type=file_type, file_name=file_name,
+                                                      content=content, uploaded_by=uploaded_by,
+                                                      creation_time=creation_time))
+
+
+def _file_record(file_id: int, *, file_type: str, file_name: str, content: bytes, uploaded_by: int,
+                 creation_time: str) -> dict[str, Any]:
+    """A stored file. The content is base64 text, so any bytes survive the JSON database."""
+    return {
         "id": file_id,
         "type": file_type,
         "fileName": file_name,
         "creationTime": creation_time,
         "uploadedBy": uploaded_by,
         "content": base64.b64encode(content).decode("ascii"),
-    })
+    }
 
 
 # --- the data file -------------------------------------------------------------------------------------------
@@ -288,3 +297,40 @@ def seed(store: Session) -> None:
     _store_file(store, file_id, file_type=DATA_FILE_TYPE, file_name=details["fileName"],
                 content=json.dumps(document, indent=2).encode(), uploaded_by=details["uploadedBy"],
                 creation_time=details["creationTime"])
+
+
+# --- state from a recording (`mockserver serve --seed-from`) ---------------------------------------------------
+
+
+def records_from_exchange(exchange: RecordedExchange, state: SeedState) -> None:
+    """The files a recorded success answer shows, as last seen; later uploads get the ids after them.
+
+    An upload's answer only names the new id: the type, file name and content come from the recorded form, the
+    creation time from the moment of the answer, ``uploadedBy`` from the recorded caller. A file only ever read
+    (``GET /files/{id}``) has its details but not its content, which Torii never shows: the mock keeps it empty.
+    A sync leaves no record (a running sync is over by the time a seeded mock starts).
+    """
+    body = exchange.response_json
+    if not isinstance(body, dict):
+        return
+    if exchange.operation == "upload_file" and isinstance(body.get("id"), int):
+        form = exchange.form()
+        upload, kind = (form or {}).get("file"), (form or {}).get("type")
+        if upload is None or kind is None or kind.text is None:
+            return  # the form was too large to record, or unreadable: nothing is known of the file
+        file_id = body["id"]
+        state.put(FILES, str(file_id), _file_record(
+            file_id, file_type=kind.text, file_name=upload.filename or "", content=upload.content,
+            uploaded_by=exchange.caller if isinstance(exchange.caller, int) else 0,
+            creation_time=exchange.time[:19] + "Z"))
+        state.count(FILES, file_id)
+    elif exchange.operation == "get_file" and isinstance(body.get("file"), dict):
+        details = body["file"]
+        if not isinstance(details.get("id"), int):
+            return
+        previous = state.get(FILES, str(details["id"]))
+        content = previous["content"] if previous is not None else ""
+        state.put(FILES, str(details["id"]), {**{key: details.get(key) for key in
+                                                 ("id", "type", "fileName", "creationTime", "uploadedBy")},
+                                              "content": content})
+        state.count(FILES, details["id"])

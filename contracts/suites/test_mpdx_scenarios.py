@@ -25,7 +25,7 @@ import httpx
 import pytest
 
 from contracts.client import ContractClient
-from contracts.target import DEFAULT_CREDENTIALS, active
+from contracts.target import DEFAULT_CREDENTIALS
 from mockserver.specs import APIS, iter_operations, request_example, resolve, response_example
 
 API = "mpdx"

@@ -24,7 +24,6 @@ import httpx
 import pytest
 
 from contracts.client import ContractClient
-from contracts.target import active
 from mockserver.specs import APIS, iter_operations, request_example, resolve, response_example
 
 API = "torii"

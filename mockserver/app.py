@@ -223,12 +223,13 @@ def create_app(config: MockConfig | None = None) -> Starlette:
 
 
 def describe(config: MockConfig, base_url: str) -> list[str]:
-    """Where each API, its docs UI and the admin API are, for the startup banner."""
+    """Where each API, its docs UI, the documentation site and the admin API are, for the startup banner."""
     lines = []
     for name in config.apis:
         api = APIS[name]
         base = base_url + api.base_path(alone=config.alone)
         lines.append(f"{api.title:<7} {base}  (real: {api.real_server_url}; docs: {base}/ui/)")
+    lines.append(f"docs    {base_url}/  (the API documentation site)")
     lines.append(f"admin   {base_url}{ADMIN_PREFIX}  (health, reset, requests, state)")
     return lines
 

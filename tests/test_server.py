@@ -29,7 +29,7 @@ def create_invite(base: str) -> str:
 def test_startup_prints_where_each_api_its_docs_and_the_admin_api_are(start):
     server = start()
     out = server.output()
-    for line in ("/rootfi/v4", "/mpdx", "/torii/v1.0", "/ui/", "/__admin"):
+    for line in ("/rootfi/v4", "/mpdx", "/torii/v1.0", "/ui/", "/__admin", "(the API documentation site)"):
         assert f"{server.base}{line}" in out or line in out
 
 

@@ -32,6 +32,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "without it the embedded mock is started on a free loopback port")
     group.addoption("--header", action="append", default=[], metavar="'Name: value'",
                     help="a header for every request, e.g. credentials of a real implementation")
+    group.addoption("--second-header", action="append", default=[], metavar="'Name: value'",
+                    help="another user's credentials, for the tests that need two callers (without it they run "
+                         "only against the embedded mock)")
     group.addoption("--max-examples", type=int, default=20, help="generated cases per operation and phase")
     group.addoption("--exclude", action="append", default=[], choices=list(TAGS), metavar="TAG",
                     help=f"skip the tests with this tag ({', '.join(TAGS)})")
@@ -58,7 +61,8 @@ def pytest_configure(config: pytest.Config) -> None:
     if base_url is not None:
         if len(apis) != 1:
             raise pytest.UsageError("--base-url names one implementation: give it with --api rootfi|mpdx|torii")
-        targets = {apis[0]: Target(api=apis[0], base_url=base_url, headers=headers or DEFAULT_CREDENTIALS[apis[0]])}
+        targets = {apis[0]: Target(api=apis[0], base_url=base_url, headers=headers or DEFAULT_CREDENTIALS[apis[0]],
+                                   second_headers=_parse_headers(config.getoption("second_header")))}
     else:
         mock = EmbeddedMock().start()
         config.stash[_MOCK] = mock

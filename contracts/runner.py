@@ -21,6 +21,7 @@ class ContractRun:
     api: str = "all"
     base_url: str | None = None
     headers: tuple[str, ...] = ()
+    second_headers: tuple[str, ...] = ()
     junit_xml: Path | None = None
     max_examples: int = 20
     workers: int = 1
@@ -34,6 +35,8 @@ class ContractRun:
             args += ["--base-url", self.base_url]
         for header in self.headers:
             args += ["--header", header]
+        for header in self.second_headers:
+            args += ["--second-header", header]
         for tag in self.exclude:
             args += ["--exclude", tag]
         if self.junit_xml:

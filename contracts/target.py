@@ -32,6 +32,8 @@ class Target:
     """Where the API's paths start, e.g. ``http://127.0.0.1:8080/mpdx`` or a team's own server."""
     headers: dict[str, str] = field(default_factory=dict)
     """Credentials and other headers sent with every request."""
+    second_headers: dict[str, str] = field(default_factory=dict)
+    """Another caller's credentials, for the rules about two users (MPDX: accepting someone else's invite)."""
     embedded: bool = False
     """True when the target is the mock this process started (mock-only conveniences apply)."""
 

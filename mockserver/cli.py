@@ -113,6 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
                                "without it the embedded mock is started on a free loopback port")
     contract.add_argument("--header", action="append", default=[], metavar="'Name: value'",
                           help="a header for every request, e.g. 'Authorization: Bearer ...' (repeatable)")
+    contract.add_argument("--second-header", action="append", default=[], metavar="'Name: value'",
+                          help="another user's credentials (repeatable), for the tests that need two callers; "
+                               "without it they run only against the embedded mock")
     contract.add_argument("--junit-xml", type=Path, metavar="PATH", help="write a JUnit XML report")
     contract.add_argument("--max-examples", type=_positive_int, default=20, metavar="N",
                           help="generated cases per operation and phase (default: %(default)s)")
@@ -208,7 +211,8 @@ def _contract(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if args.base_url and args.api == "all":
         parser.error("--base-url names one implementation: give it with --api rootfi|mpdx|torii")
     return run(ContractRun(
-        api=args.api, base_url=args.base_url, headers=tuple(args.header), junit_xml=args.junit_xml,
+        api=args.api, base_url=args.base_url, headers=tuple(args.header), second_headers=tuple(args.second_header),
+        junit_xml=args.junit_xml,
         max_examples=args.max_examples, workers=args.workers, exclude=tuple(args.exclude), verbose=args.verbose,
     ))
 

@@ -44,3 +44,25 @@ def test_an_unreachable_target_breaks_the_contract():
                       "--exclude", "rules", timeout=300)
     assert result.returncode == 1
     assert "contract failures" in result.stdout
+
+
+def second_user_run(base: str, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "contracts", "--rootdir", "contracts", "-p", "no:cacheprovider",
+         "--api", "mpdx", "--base-url", base, "--header", "Authorization: Bearer first-user", *extra,
+         "-k", "another_user_accepted", "-rs", "-q"],
+        capture_output=True, text=True, timeout=300)
+
+
+def test_the_two_user_rules_run_against_a_real_server_given_a_second_credential(start):
+    server = start("--api", "mpdx")
+    result = second_user_run(server.base, "--second-header", "Authorization: Bearer second-user")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "2 passed" in result.stdout and "skipped" not in result.stdout
+
+
+def test_without_a_second_credential_the_two_user_rules_skip_and_say_how_to_run_them(start):
+    server = start("--api", "mpdx")
+    result = second_user_run(server.base)
+    assert "2 skipped" in result.stdout
+    assert "--second-header" in result.stdout

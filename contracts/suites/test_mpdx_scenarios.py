@@ -210,9 +210,11 @@ def user_of(resource: dict[str, Any], relationship: str) -> dict[str, Any] | Non
 
 
 def second_user(client: ContractClient) -> dict[str, str]:
-    """The header of another user's credential. Only the embedded mock is known to accept a second one."""
+    """Another user's credential: ``--second-header``, or one the embedded mock is known to accept."""
+    if client.target.second_headers:
+        return dict(client.target.second_headers)
     if not client.target.embedded:
-        pytest.skip("needs a second user's credential, which only the embedded mock provides")
+        pytest.skip("needs a second user's credential: give it with --second-header 'Authorization: Bearer ...'")
     own = client.http.headers.get("authorization", "").removeprefix("Bearer ").strip()
     tokens = sorted({value.removeprefix("Bearer ").strip() for headers in DEFAULT_CREDENTIALS.values()
                      for value in headers.values()} - {own})

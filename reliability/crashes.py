@@ -117,16 +117,19 @@ def crash_loop(db_path: Path, *, rounds: int = 20, clients: int = 16, seed: int 
         report.restarts += 1
         tables = _stored(server.base)
         invites = tables.get("mpdx.account_list_invites", {})
-        report.lost = [f"invite {key}" for key, code in acknowledged.items()
-                       if (invites.get(key) or {}).get("code") != code]
+        found = [key for key, code in acknowledged.items() if (invites.get(key) or {}).get("code") == code]
+        report.lost = [f"invite {key}" for key in acknowledged.keys() - set(found)]
         link_name = ((tables.get("rootfi.invite_links", {}).get("1") or {}).get("company") or {}).get("name")
-        # The last acknowledged name, or one sent after it whose answer the kill cut off.
-        if renamed and (link_name not in attempted or attempted.index(link_name) < attempted.index(renamed[-1])):
+        # The last acknowledged name, or one sent after it whose answer the kill cut off: then every acknowledged
+        # rename is accounted for (each overwrote the one before).
+        link_kept = not renamed or (link_name in attempted
+                                    and attempted.index(link_name) >= attempted.index(renamed[-1]))
+        if not link_kept:
             report.lost.append(f"the RootFi link's last acknowledged name {renamed[-1]!r} (found {link_name!r})")
+        report.acknowledged = len(acknowledged) + len(renamed)
+        report.found = len(found) + (len(renamed) if link_kept else 0)
         if report.lost:
             break
     server.kill()
-    report.acknowledged = len(acknowledged) + len(renamed)
-    report.found = report.acknowledged - len(report.lost) if not report.startup_failures else 0
     report.seconds = time.monotonic() - started
     return report

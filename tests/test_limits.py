@@ -113,3 +113,12 @@ def test_every_operation_with_a_body_documents_413_in_the_vendors_format(api):
         for content in documented["content"].values():
             for example in content["examples"].values():
                 assert error_format_problem(api, 413, resolve(spec, example)["value"]) is None
+
+
+def test_a_snapshot_over_the_admin_limit_is_413_and_keeps_the_state(mock, monkeypatch):
+    monkeypatch.setattr("mockserver.admin.SNAPSHOT_LIMIT", 1024)
+    before = state(mock)
+    response = httpx.put(f"{mock.base}/__admin/state", content=b'{"tables": {}, "pad": "' + b"x" * 2048 + b'"}')
+    assert response.status_code == 413
+    assert "limit" in response.json()["error"]["message"]
+    assert state(mock) == before

@@ -606,3 +606,64 @@ def test_the_proxy_and_seed_from_commands_end_to_end(tmp_path):
         listed = httpx.get(origin + "/v4/core/invite_links", headers=DEFAULT_CREDENTIALS["rootfi"]).json()
     assert [link["invite_link_id"] for link in listed["data"]] == ["1"]  # the drifting create is left out
     assert "seed data from" in mock.stdout.read()
+
+
+# --- review fixes: secrets in the log, broken answers, encoded base paths, HEAD ---------------------------------
+
+
+def test_the_log_line_of_an_exchange_never_shows_a_query_string_credential(caplog):
+    with caplog.at_level("INFO", logger="mockserver.proxy"), ProxyRun("mpdx", faithful_app("mpdx")) as run:
+        run.client.get(f"/api/v2/account_lists/{uuid.uuid4()}/invites?access_token=SUPERSECRET&page=1")
+    lines = [record.getMessage() for record in caplog.records if record.name == "mockserver.proxy"]
+    assert any("/invites?" in line and "page=1" in line for line in lines)
+    assert not any("SUPERSECRET" in line for line in lines)
+
+
+class _BreakingStream(httpx.AsyncByteStream):
+    async def __aiter__(self):
+        yield b'{"data": '
+        raise httpx.RemoteProtocolError("peer closed connection without sending complete message body")
+
+
+class BreakingTarget(httpx.AsyncBaseTransport):
+    """A target that announces 100 bytes and breaks the connection after 9."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"content-type": "application/json", "content-length": "100"},
+                              stream=_BreakingStream())
+
+
+def test_with_fail_on_drift_a_target_that_breaks_off_its_answer_is_a_502_in_the_vendor_format():
+    with ProxyRun("rootfi", None, transport=BreakingTarget(), fail_on_drift=True) as run:
+        response = run.call("GET", "/core/invite_links/1")
+        report = run.report()
+    assert response.status_code == 502
+    assert error_format_problem("rootfi", 502, response.json()) is None
+    assert "broke off its answer" in response.text
+    assert report["target_errors"] == 1
+
+
+def test_a_target_that_breaks_off_a_streaming_answer_cuts_the_clients_connection_and_is_counted():
+    from mockserver.proxy.forward import TargetBrokeOff
+
+    with ProxyRun("rootfi", None, transport=BreakingTarget()) as run:
+        with pytest.raises(TargetBrokeOff):  # the in-process client sees what a socket would: no complete answer
+            run.call("GET", "/core/invite_links/1")
+        report = run.report()
+    assert report["target_errors"] == 1
+
+
+def test_a_percent_encoded_base_path_is_forwarded_as_the_path_that_was_checked():
+    with ProxyRun("rootfi", echo_target, target_base="/v4") as run:
+        response = run.client.get("/%76%34/core/invite_links/1", headers={"api_key": "k"})
+        report = run.report()
+    assert response.json()["raw_path"] == "/v4/core/invite_links/1"
+    assert "request.undocumented_operation" not in report["by_kind"]
+
+
+def test_head_of_a_documented_get_is_not_drift():
+    with ProxyRun("rootfi", faithful_app("rootfi")) as run:
+        response = run.client.head("/v4/core/invite_links/1", headers=DEFAULT_CREDENTIALS["rootfi"])
+        report = run.report()
+    assert response.status_code == 200 and response.content == b""
+    assert report["total"] == 0

@@ -161,8 +161,9 @@ def test_no_request_reads_or_writes_files_outside_the_data_path(tmp_path):
         answers = []
         for api in APIS:
             headers = {**CREDENTIALS[api], "X-Mock-Session": "../../cwd"}
-            for case in raw_cases(api, APIS[api].base_path(alone=False), CREDENTIALS[api]):
-                answers.append(send_raw(server.base, case.request)[2])
+            for sent in (CREDENTIALS[api], headers):  # each raw case as is, and again from a traversal session
+                for case in raw_cases(api, APIS[api].base_path(alone=False), sent):
+                    answers.append(send_raw(server.base, case.request)[2])
             answers.append(httpx.get(f"{server.base}/__admin/state", headers=headers).content)
         for path in ("/docs/../../cwd/secret.txt", "/docs/..%2f..%2fcwd%2fsecret.txt",
                      "/rootfi/v4/openapi.json/../../../cwd/secret.txt", "/static/../cwd/secret.txt"):

@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, AsyncIterator
+from urllib.parse import quote
 
 import httpx
 from starlette.types import Receive, Scope, Send
@@ -44,6 +45,10 @@ if importlib.util.find_spec("sniffio") is None:
 
 HOP_BY_HOP = frozenset({b"connection", b"keep-alive", b"proxy-authenticate", b"proxy-authorization",
                         b"proxy-connection", b"te", b"trailer", b"transfer-encoding", b"upgrade"})
+
+
+class TargetBrokeOff(Exception):
+    """The target's answer ended before its last byte, after the client had its start: the connection is cut."""
 
 
 class ClientGone(Exception):
@@ -188,8 +193,9 @@ class Proxy:
         finally:
             await upstream.aclose()
         if log.isEnabledFor(logging.INFO):
+            query = redact_query(self.config.api, exchange.query)  # MPDX takes access_token in the query
             log.info("%s %s%s %d %.1fms", exchange.method, exchange.client_path,
-                     f"?{exchange.query}" if exchange.query else "", answered,
+                     f"?{query}" if query else "", answered,
                      (time.perf_counter() - exchange.started) * 1000)
 
     def _relative(self, scope: Scope) -> tuple[str, bytes]:
@@ -200,8 +206,9 @@ class Proxy:
         base = self._base
         if base and (path == base or path.startswith(base + "/")):
             path = path[len(base):]
-            if raw.startswith(self._base_raw):
-                raw = raw[len(self._base_raw):]
+            # The raw path keeps the client's encoding; when the base itself was percent-encoded it cannot be cut
+            # from it, and the decoded rest is sent (encoded again) so that what is forwarded is what is checked.
+            raw = raw[len(self._base_raw):] if raw.startswith(self._base_raw) else quote(path).encode()
         return path or "/", raw or b"/"
 
     def _url(self, raw_path: bytes, query: bytes) -> httpx.URL:
@@ -248,36 +255,67 @@ class Proxy:
         status = upstream.status_code
         headers = _end_to_end(list(upstream.headers.raw))
         captured = Capture(self.config.capture_limit)
+        chunks = upstream.aiter_raw()
+        held: list[bytes] = []
         if self.config.fail_on_drift:
-            chunks = []
-            async for chunk in upstream.aiter_raw():
+            # Held until checked, as long as it is small enough to be checked at all; a larger one streams on.
+            try:
+                async for chunk in chunks:
+                    captured.add(chunk)
+                    held.append(chunk)
+                    if captured.size > captured.limit:
+                        break
+                else:
+                    captured.complete = True
+            except httpx.TransportError as exc:
+                await self._unreachable(send, exchange, 502, f"the target {self.config.target} broke off its "
+                                                             f"answer: {str(exc) or type(exc).__name__}")
+                return 502
+            if captured.complete:
+                verdict = self._check(exchange, status, headers, captured)
+                drifting = [v for v in verdict[1] if v.side == "response"] if verdict else []
+                if drifting:
+                    answered = await self._refuse(send, status, drifting)
+                else:
+                    await send({"type": "http.response.start", "status": status, "headers": headers})
+                    await send({"type": "http.response.body", "body": b"".join(held)})
+                    answered = status
+                self._conclude(exchange, status, headers, captured, verdict, answered)
+                return answered
+        await self._stream(exchange, status, headers, held, chunks, captured, send)
+        verdict = self._check(exchange, status, headers, captured)
+        self._conclude(exchange, status, headers, captured, verdict, status)
+        return status
+
+    async def _stream(self, exchange: Exchange, status: int, headers: list[tuple[bytes, bytes]], held: list[bytes],
+                      chunks: AsyncIterator[bytes], captured: Capture, send: Send) -> None:
+        """Send the answer as it arrives, after the part already ``held``; checked once its last byte is out."""
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        length = _content_length(headers)
+        sent = 0
+        finished = False
+
+        async def emit(chunk: bytes) -> None:
+            nonlocal sent, finished
+            if not finished:  # the chunk that completes a Content-Length body is sent as the last one
+                sent += len(chunk)
+                finished = length is not None and sent >= length
+                await send({"type": "http.response.body", "body": chunk, "more_body": not finished})
+
+        for chunk in held:
+            await emit(chunk)
+        try:
+            async for chunk in chunks:
                 captured.add(chunk)
-                chunks.append(chunk)
-            captured.complete = True
-            verdict = self._check(exchange, status, headers, captured)
-            drifting = [v for v in verdict[1] if v.side == "response"] if verdict else []
-            if drifting:
-                answered = await self._refuse(send, status, drifting)
-            else:
-                await send({"type": "http.response.start", "status": status, "headers": headers})
-                await send({"type": "http.response.body", "body": b"".join(chunks)})
-                answered = status
-        else:
-            await send({"type": "http.response.start", "status": status, "headers": headers})
-            length = _content_length(headers)
-            finished = False
-            async for chunk in upstream.aiter_raw():
-                captured.add(chunk)
-                if not finished:  # the chunk that completes a Content-Length body is sent as the last one
-                    finished = length is not None and captured.size >= length
-                    await send({"type": "http.response.body", "body": chunk, "more_body": not finished})
-            if not finished:
-                await send({"type": "http.response.body", "body": b""})
-            captured.complete = True
-            verdict = self._check(exchange, status, headers, captured)
-            answered = status
-        self._conclude(exchange, status, headers, captured, verdict, answered)
-        return answered
+                await emit(chunk)
+        except httpx.TransportError as exc:
+            self.drift.note_target_error()
+            log.warning("%s %s: the target %s broke off its answer after it had started: %s", exchange.method,
+                        exchange.client_path, self.config.target, str(exc) or type(exc).__name__)
+            raise TargetBrokeOff(str(exc)) from exc
+        if not finished:
+            await send({"type": "http.response.body", "body": b""})
+        captured.complete = True
 
     # --- on the side: check, count, record ---------------------------------------------------------------------
 

@@ -83,6 +83,17 @@ class ContractClient:
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         return self.http.request(method, path, **kwargs)
 
+    def send(self, method: str, path: str, *, headers: dict[str, str | None] | None = None,
+             **kwargs: Any) -> httpx.Response:
+        """One request; ``headers`` change this client's own for it, and a ``None`` value leaves that header out."""
+        changes = dict(headers or {})
+        request = self.http.build_request(method, path, **kwargs, headers={
+            name: value for name, value in changes.items() if value is not None})
+        for name, value in changes.items():
+            if value is None and name in request.headers:
+                del request.headers[name]
+        return self.http.send(request)
+
     def expect(self, response: httpx.Response, operation_id: str, status: int | tuple[int, ...]) -> Any:
         """Check status, content type and schema against the spec's answer for ``operation_id``; the body."""
         statuses = (status,) if isinstance(status, int) else status

@@ -88,11 +88,16 @@ def resolve(spec: dict[str, Any], node: Any) -> Any:
     return node
 
 
-def find_operation(spec: dict[str, Any], operation_id: str) -> dict[str, Any]:
-    for _, _, operation in iter_operations(spec):
+def find_route(spec: dict[str, Any], operation_id: str) -> tuple[str, str, dict[str, Any]]:
+    """``(METHOD, path template, operation)`` of one operation."""
+    for method, path, operation in iter_operations(spec):
         if operation["operationId"] == operation_id:
-            return operation
+            return method.upper(), path, operation
     raise LookupError(f"no operation {operation_id!r} in {spec['info']['title']}")
+
+
+def find_operation(spec: dict[str, Any], operation_id: str) -> dict[str, Any]:
+    return find_route(spec, operation_id)[2]
 
 
 def response_example(api: str, operation_id: str, status: int, name: str = "documented") -> Any:
@@ -101,6 +106,14 @@ def response_example(api: str, operation_id: str, status: int, name: str = "docu
     response = resolve(spec, find_operation(spec, operation_id)["responses"][str(status)])
     [content] = response["content"].values()
     return resolve(spec, content["examples"][name])["value"]
+
+
+def request_example_names(api: str, operation_id: str) -> list[str]:
+    """The names of an operation's valid request body examples (``x-negative`` ones are left out)."""
+    spec = load_spec(api)
+    body = resolve(spec, find_operation(spec, operation_id)["requestBody"])
+    [content] = body["content"].values()
+    return [name for name, example in content["examples"].items() if not resolve(spec, example).get("x-negative")]
 
 
 def request_example(api: str, operation_id: str, name: str = "documented") -> Any:

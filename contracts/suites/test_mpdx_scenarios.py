@@ -26,7 +26,8 @@ import pytest
 
 from contracts.client import ContractClient
 from contracts.target import DEFAULT_CREDENTIALS
-from mockserver.specs import APIS, iter_operations, request_example, resolve, response_example
+from mockserver.specs import (APIS, find_operation, find_route, request_example, request_example_names, resolve,
+                             response_example)
 
 API = "mpdx"
 SPEC = APIS[API].spec
@@ -79,26 +80,13 @@ WITH_INVITE = ("get", "delete", "accept")
 
 
 def _operation(operation_id: str) -> dict[str, Any]:
-    return _route(operation_id)[2]
-
-
-def _route(operation_id: str) -> tuple[str, str, dict[str, Any]]:
-    for method, path, operation in iter_operations(SPEC):
-        if operation["operationId"] == operation_id:
-            return method.upper(), path, operation
-    raise LookupError(operation_id)
+    return find_operation(SPEC, operation_id)
 
 
 def _documented_params(operation_id: str) -> dict[str, Any]:
     """The documented path parameter values of an operation (the ids of the vendor's example request)."""
     return {p["name"]: p["examples"]["documented"]["value"] for p in _operation(operation_id).get("parameters", [])
             if "examples" in p and "documented" in p["examples"]}
-
-
-def _request_examples(operation_id: str) -> list[str]:
-    body = resolve(SPEC, _operation(operation_id)["requestBody"])
-    [content] = body["content"].values()
-    return [name for name, example in content["examples"].items() if not resolve(SPEC, example).get("x-negative")]
 
 
 # --- requests --------------------------------------------------------------------------------------------------
@@ -111,19 +99,14 @@ def call(client: ContractClient, kind: Kind, verb: str, *, parent: str, invite: 
 
     ``headers`` change the client's own for this request; a ``None`` value leaves that header out.
     """
-    method, template, _ = _route(kind.op(verb))
+    method, template, _ = find_route(SPEC, kind.op(verb))
     path = template.format(**{kind.parent_param: parent, "id": invite})
     changes = dict(headers or {})
     if body is not None:
         content = json.dumps(body).encode()
     if content is not None:
         changes.setdefault("Content-Type", JSONAPI)
-    request = client.http.build_request(method, path, content=content, params=params,
-                                        headers={name: value for name, value in changes.items() if value is not None})
-    for name, value in changes.items():
-        if value is None and name in request.headers:
-            del request.headers[name]
-    return client.http.send(request)
+    return client.send(method, path, content=content, params=params, headers=changes)
 
 
 def create_document(kind: Kind, **attributes: Any) -> dict[str, Any]:
@@ -228,7 +211,7 @@ def second_user(client: ContractClient) -> dict[str, str]:
 
 def _create_examples() -> list[Any]:
     return [pytest.param(kind, name, id=f"{kind.name}-{name}") for kind in (ACCOUNT_LIST, ORGANIZATION)
-            for name in _request_examples(kind.op("create"))]
+            for name in request_example_names(API, kind.op("create"))]
 
 
 @pytest.mark.examples

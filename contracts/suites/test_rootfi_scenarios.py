@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from contracts.client import ContractClient
-from mockserver.specs import APIS, iter_operations, request_example, resolve, response_example
+from mockserver.specs import APIS, find_operation, find_route, request_example, request_example_names, response_example
 
 API = "rootfi"
 SPEC = APIS[API].spec
@@ -31,36 +31,18 @@ MAX_PAGES = 200
 # --- the spec and requests ----------------------------------------------------------------------------------------
 
 
-def _route(operation_id: str) -> tuple[str, str, dict[str, Any]]:
-    for method, path, operation in iter_operations(SPEC):
-        if operation["operationId"] == operation_id:
-            return method.upper(), path, operation
-    raise LookupError(operation_id)
-
-
-def _request_examples(operation_id: str) -> list[str]:
-    body = resolve(SPEC, _route(operation_id)[2]["requestBody"])
-    [content] = body["content"].values()
-    return [name for name, example in content["examples"].items() if not resolve(SPEC, example).get("x-negative")]
-
-
 def call(client: ContractClient, operation_id: str, *, link: str | None = None, body: Any = None,
          content: bytes | None = None, params: dict[str, Any] | None = None,
          headers: dict[str, str | None] | None = None) -> httpx.Response:
     """One request to an operation; ``headers`` change the client's own (``None`` leaves one out)."""
-    method, template, _ = _route(operation_id)
+    method, template, _ = find_route(SPEC, operation_id)
     path = template.format(invite_link_id=link)
     changes = dict(headers or {})
     if body is not None:
         content = json.dumps(body).encode()
     if content is not None:
         changes.setdefault("Content-Type", "application/json")
-    request = client.http.build_request(method, path, content=content, params=params,
-                                        headers={name: value for name, value in changes.items() if value is not None})
-    for name, value in changes.items():
-        if value is None and name in request.headers:
-            del request.headers[name]
-    return client.http.send(request)
+    return client.send(method, path, content=content, params=params, headers=changes)
 
 
 def create(client: ContractClient, body: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -133,7 +115,7 @@ def walk(client: ContractClient, limit: int) -> tuple[list[str], httpx.Response]
 
 
 @pytest.mark.examples
-@pytest.mark.parametrize("example", _request_examples("create_invite_link"))
+@pytest.mark.parametrize("example", request_example_names(API, "create_invite_link"))
 def test_documented_create_answers_the_new_link(client, example):
     """POST the documented body: 200 (not 201) with the settings echoed and ``connections: null``."""
     sent = request_example(API, "create_invite_link", example)
@@ -166,7 +148,7 @@ def test_documented_get_answers_the_link(client):
 
 
 @pytest.mark.examples
-@pytest.mark.parametrize("example", _request_examples("update_invite_link"))
+@pytest.mark.parametrize("example", request_example_names(API, "update_invite_link"))
 def test_documented_update_answers_the_changed_link(client, example):
     """PUT the documented body on a link of this test: 200 with the link as changed, same id and creation."""
     mine = create(client, {"integration_categories": ["CRM"], "integrations": ["HUBSPOT"], "company_name": "Before"})
@@ -186,7 +168,7 @@ def test_documented_update_answers_the_changed_link(client, example):
 @pytest.mark.examples
 def test_documented_list_page_holds_at_most_limit_links(client):
     """GET the list with the documented ``limit`` example: 200, at most that many links, a ``next`` cursor."""
-    [parameter] = [p for p in _route("list_invite_links")[2]["parameters"] if p["name"] == "limit"]
+    [parameter] = [p for p in find_operation(SPEC, "list_invite_links")["parameters"] if p["name"] == "limit"]
     limit = parameter["examples"]["small_page"]["value"]
     mine = [create(client)["invite_link_id"] for _ in range(limit + 1)]
     seen, response = walk(client, limit)

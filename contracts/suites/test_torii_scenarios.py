@@ -24,7 +24,7 @@ import httpx
 import pytest
 
 from contracts.client import ContractClient
-from mockserver.specs import APIS, iter_operations, request_example, resolve, response_example
+from mockserver.specs import APIS, find_route, request_example, request_example_names, resolve, response_example
 
 API = "torii"
 SPEC = APIS[API].spec
@@ -40,19 +40,6 @@ UNKNOWN_FILE = 2_147_483_647
 # --- the spec and requests ----------------------------------------------------------------------------------------
 
 
-def _route(operation_id: str) -> tuple[str, str, dict[str, Any]]:
-    for method, path, operation in iter_operations(SPEC):
-        if operation["operationId"] == operation_id:
-            return method.upper(), path, operation
-    raise LookupError(operation_id)
-
-
-def _request_examples(operation_id: str) -> list[str]:
-    body = resolve(SPEC, _route(operation_id)[2]["requestBody"])
-    [content] = body["content"].values()
-    return [name for name, example in content["examples"].items() if not resolve(SPEC, example).get("x-negative")]
-
-
 def _example(name: str) -> Any:
     return SPEC["components"]["examples"][name]["value"]
 
@@ -60,15 +47,8 @@ def _example(name: str) -> Any:
 def call(client: ContractClient, operation_id: str, *, file_id: Any = None,
          headers: dict[str, str | None] | None = None, **kwargs: Any) -> httpx.Response:
     """One request to an operation; ``headers`` change the client's own (``None`` leaves one out)."""
-    method, template, _ = _route(operation_id)
-    changes = dict(headers or {})
-    request = client.http.build_request(method, template.format(id=file_id),
-                                        headers={name: value for name, value in changes.items() if value is not None},
-                                        **kwargs)
-    for name, value in changes.items():
-        if value is None and name in request.headers:
-            del request.headers[name]
-    return client.http.send(request)
+    method, template, _ = find_route(SPEC, operation_id)
+    return client.send(method, template.format(id=file_id), headers=headers, **kwargs)
 
 
 def upload_request(client: ContractClient, content: bytes | str, file_type: str | None = DATA_FILE,
@@ -139,7 +119,7 @@ def refused(client: ContractClient, content: bytes | str | dict,
 
 
 @pytest.mark.examples
-@pytest.mark.parametrize("example", _request_examples("upload_file"))
+@pytest.mark.parametrize("example", request_example_names(API, "upload_file"))
 def test_documented_upload_answers_the_file_id(client, example):
     """POST each documented upload form: 200 with the new file's integer id, readable with its type."""
     form = request_example(API, "upload_file", example)
@@ -172,7 +152,7 @@ def test_documented_get_file_answers_what_was_recorded(client):
 
 
 @pytest.mark.examples
-@pytest.mark.parametrize("example", _request_examples("sync_custom_integration"))
+@pytest.mark.parametrize("example", request_example_names(API, "sync_custom_integration"))
 def test_documented_sync_answers_success(client, example):
     """PUT the documented sync body (with a data file this test uploaded): 200 ``{"success": true}``."""
     form = request_example(API, "upload_file", "custom_integration_data")

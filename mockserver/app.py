@@ -28,10 +28,10 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Mount
+from starlette.routing import Mount, Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mockserver.admin import admin_routes
+from mockserver.admin import SNAPSHOT_LIMIT, admin_routes
 from mockserver.auth import SECURITY_MAP
 from mockserver.config import MockConfig
 from mockserver.connexion_ext import api_app
@@ -196,11 +196,12 @@ def create_app(config: MockConfig | None = None) -> Starlette:
 
     app = Starlette(
         routes=[
-            Mount(ADMIN_PREFIX, routes=admin_routes(runtime, journal)),
+            Mount(ADMIN_PREFIX, app=BodySizeLimitMiddleware(Router(admin_routes(runtime, journal)),
+                                                             limit=SNAPSHOT_LIMIT)),
             *docs_routes(config),
             Mount("", app=build_api_app(runtime, errors)),
         ],
-        exception_handlers={HTTPException: errors.starlette_response},
+        exception_handlers={HTTPException: errors.starlette_response, ApiError: errors.starlette_response},
         middleware=[
             Middleware(
                 CORSMiddleware,

@@ -30,12 +30,13 @@ def _too_large(limit: int) -> ApiError:
 class BodySizeLimitMiddleware:
     """Refuses request bodies over the limit of their path (``upload_paths`` end with an upload route)."""
 
-    def __init__(self, app: ASGIApp, upload_paths: tuple[str, ...] = ()) -> None:
+    def __init__(self, app: ASGIApp, upload_paths: tuple[str, ...] = (), limit: int = DEFAULT_LIMIT) -> None:
         self.app = app
         self.upload_paths = upload_paths
+        self.limit = limit
 
     def limit_for(self, path: str) -> int:
-        return UPLOAD_LIMIT if self.upload_paths and path.endswith(self.upload_paths) else DEFAULT_LIMIT
+        return UPLOAD_LIMIT if self.upload_paths and path.endswith(self.upload_paths) else self.limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

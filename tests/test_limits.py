@@ -115,10 +115,13 @@ def test_every_operation_with_a_body_documents_413_in_the_vendors_format(api):
                 assert error_format_problem(api, 413, resolve(spec, example)["value"]) is None
 
 
-def test_a_snapshot_over_the_admin_limit_is_413_and_keeps_the_state(mock, monkeypatch):
-    monkeypatch.setattr("mockserver.admin.SNAPSHOT_LIMIT", 1024)
-    before = state(mock)
-    response = httpx.put(f"{mock.base}/__admin/state", content=b'{"tables": {}, "pad": "' + b"x" * 2048 + b'"}')
-    assert response.status_code == 413
-    assert "limit" in response.json()["error"]["message"]
-    assert state(mock) == before
+def test_a_snapshot_over_the_admin_limit_is_413_and_keeps_the_state(monkeypatch):
+    monkeypatch.setattr("mockserver.app.SNAPSHOT_LIMIT", 1024)
+    with ThreadedMock(MockConfig()) as small:
+        before = state(small)
+        for body in (b'{"tables": {}, "pad": "' + b"x" * 2048 + b'"}',  # announced by Content-Length
+                     (b"x" * 512 for _ in range(4))):  # chunked
+            response = httpx.put(f"{small.base}/__admin/state", content=body)
+            assert response.status_code == 413
+            assert "limit" in response.json()["error"]["message"]
+        assert state(small) == before

@@ -44,13 +44,15 @@ class ServerProcess:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = log
+        self._log_file = log.open("w")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "mockserver", "serve", "--port", str(self.port), *args],
-            stdout=log.open("w"), stderr=subprocess.STDOUT, cwd=cwd,
+            stdout=self._log_file, stderr=subprocess.STDOUT, cwd=cwd,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
+                self._log_file.close()
                 raise RuntimeError(f"server exited: {log.read_text()}")
             try:
                 if httpx.get(f"{self.base}/__admin/health", timeout=1).status_code == 200:
@@ -67,3 +69,4 @@ class ServerProcess:
         if self.process.poll() is None:
             os.kill(self.process.pid, sig)
             self.process.wait(timeout=10)
+        self._log_file.close()

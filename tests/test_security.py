@@ -4,12 +4,9 @@ cannot see or change each other, no file touched outside the data path, loopback
 
 from __future__ import annotations
 
-import json
-import re
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import httpx
@@ -17,40 +14,15 @@ import pytest
 
 from contracts.checks import error_format_problem
 from mockserver.cli import build_parser
-from mockserver.specs import APIS, iter_operations, resolve
+from mockserver.specs import APIS
 from reliability.raw_cases import raw_cases, send_raw
 from reliability.servers import ServerProcess, free_port
 from tests.conftest import CREDENTIALS
+from tests.proxy_traffic import documented_requests
 
 MPDX_PARENT = "08d9120d-db44-48e0-b7b0-6ba37b18b130"
-PATH_VALUES = {
-    "invite_link_id": "1",
-    "account_list_id": MPDX_PARENT,
-    "organization_id": str(uuid.uuid4()),
-}
-IDS = {"mpdx": "6be89230-020f-4381-8a11-1217598d89a0", "torii": "1000"}
-
-
-def documented_request(api: str, method: str, path: str, operation: dict) -> dict:
-    """httpx arguments for a valid call of one operation: its path filled in, its documented body."""
-    values = {**PATH_VALUES, "id": IDS.get(api, "1")}
-    url = APIS[api].base_path(alone=False) + re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path)
-    arguments: dict = {"method": method.upper(), "url": url}
-    body = operation.get("requestBody")
-    if body:
-        media_type, content = next(iter(resolve(APIS[api].spec, body)["content"].items()))
-        value = resolve(APIS[api].spec, next(iter(content["examples"].values())))["value"]
-        if media_type == "multipart/form-data":
-            arguments["files"] = {"file": ("data.json", json.dumps(value["file"]).encode(), "application/json")}
-            arguments["data"] = {"type": value["type"]}
-        else:
-            arguments["content"] = json.dumps(value).encode()
-            arguments["headers"] = {"Content-Type": media_type}
-    return arguments
-
-
-SECURED = [(api, method, path, operation) for api in APIS
-           for method, path, operation in iter_operations(APIS[api].spec)]
+WALK = [(api, method, path, options) for api in APIS for method, path, options in documented_requests(api)]
+"""Every documented request of every API (each operation at least once), as an app would send it."""
 
 
 @pytest.fixture(scope="module")
@@ -64,14 +36,12 @@ def state(base: str, session: str = "default", headers: dict | None = None) -> d
     return httpx.get(f"{base}/__admin/state", headers={"X-Mock-Session": session, **(headers or {})}).json()
 
 
-@pytest.mark.parametrize(("api", "method", "path", "operation"), SECURED,
-                         ids=[f"{api}-{op['operationId']}" for api, _, _, op in SECURED])
+@pytest.mark.parametrize(("api", "method", "path", "options"), WALK,
+                         ids=[f"{api}-{method}-{path}" for api, method, path, _ in WALK])
 def test_every_operation_without_credentials_is_401_in_the_vendors_format_and_changes_nothing(
-        shared, api, method, path, operation):
-    assert operation.get("security", APIS[api].spec.get("security")), "every operation is secured"
+        shared, api, method, path, options):
     before = state(shared.base)
-    arguments = documented_request(api, method, path, operation)
-    response = httpx.request(**{**arguments, "url": shared.base + arguments["url"]})
+    response = httpx.request(method, shared.base + APIS[api].base_path(alone=False) + path, **options)
     assert response.status_code == 401
     assert error_format_problem(api, 401, response.json()) is None
     assert state(shared.base) == before
